@@ -1,0 +1,47 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+
+from . import services
+from .models import User
+
+
+class AgentCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class AgentChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    add_form = AgentCreationForm
+    form = AgentChangeForm
+    list_display = ("email", "full_name", "is_active", "is_staff", "access_expires_at", "last_login")
+    list_filter = ("is_active", "is_staff", "groups")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Agent", {"fields": ("full_name", "groups", "access_expires_at")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
+    filter_horizontal = ("groups", "user_permissions")
+    actions = ["reset_two_factor"]
+
+    def has_delete_permission(self, request, obj=None):
+        # The audit trail refers to agents: deactivate them instead.
+        return False
+
+    @admin.action(description="Reset two-factor authentication (forces re-enrolment)")
+    def reset_two_factor(self, request, queryset):
+        for agent in queryset:
+            services.reset_two_factor(agent, actor=request.user)
+        self.message_user(request, f"Reset two-factor authentication of {queryset.count()} agent(s).", messages.SUCCESS)

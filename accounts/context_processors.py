@@ -1,0 +1,16 @@
+from .roles import AGENT_ADMIN_ROLES, AUDIT_ROLES, QUEUE_ROLES
+
+
+def navigation(request):
+    """What the main navigation offers this agent; only verified agents see any of it."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_verified():
+        return {"nav": None}
+    return {
+        "nav": {
+            "queue": user.has_any_role(QUEUE_ROLES),
+            "audit": user.has_any_role(AUDIT_ROLES),
+            "agents": user.has_any_role(AGENT_ADMIN_ROLES),
+            "admin": user.is_staff,
+        }
+    }

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.demo import DEMO_PASSWORD, ensure_demo_agents
+
+
+class Command(BaseCommand):
+    help = "Load demo agents (and, where the apps provide them, demo data) idempotently."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production", action="store_true", help="Run even with DEBUG off (demo passwords are public!)."
+        )
+
+    def handle(self, *args, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError("Refusing to load demo agents with known passwords while DEBUG is off.")
+        agents = ensure_demo_agents()
+        self.stdout.write(self.style.SUCCESS(f"Demo agents ready ({len(agents)})."))
+        self.stdout.write("Sign in with any of these (password: %s):" % DEMO_PASSWORD)
+        for agent in agents:
+            self.stdout.write(f"  {agent.email:28} {', '.join(sorted(agent.roles))}")
+        self.stdout.write("The first sign-in asks you to set up an authenticator app (TOTP).")

@@ -1,0 +1,123 @@
+"""Agent account use cases: two-factor enrolment, verification, backup codes, resets."""
+
+from base64 import b32encode, b64encode
+from dataclasses import dataclass
+
+import django_otp
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_otp.models import Device, VerifyNotAllowed
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import User
+
+TOTP_DEVICE_NAME = "Authenticator app"
+BACKUP_DEVICE_NAME = "Backup codes"
+
+
+class TwoFactorError(Exception):
+    """A second-factor step was refused; the message is safe to show to the agent."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    device: TOTPDevice
+    secret: str  # base32, grouped for reading aloud or typing
+    qr_data_uri: str
+
+
+def has_confirmed_authenticator(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def start_enrolment(user: User) -> Enrolment:
+    """The pending authenticator for an agent without one (the same one until confirmed)."""
+    if has_confirmed_authenticator(user):
+        raise TwoFactorError("You already have an authenticator. A supervisor can reset it.")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    secret = b32encode(device.bin_key).decode()
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    qr = "data:image/svg+xml;base64," + b64encode(image.to_string()).decode()
+    return Enrolment(device=device, secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr_data_uri=qr)
+
+
+@transaction.atomic
+def confirm_enrolment(user: User, token: str) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the pending authenticator with a code from it; returns it and fresh backup codes.
+
+    The confirming code is verified through django-otp, which records its time step on the
+    device, so the same code cannot be replayed at the next sign-in.
+    """
+    if has_confirmed_authenticator(user):
+        raise TwoFactorError("You already have an authenticator. A supervisor can reset it.")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        raise TwoFactorError("Your enrolment expired; scan the new code below.")
+    _ensure_not_throttled(device)
+    if django_otp.verify_token(user, device.persistent_id, _normalise(token)) is None:
+        raise TwoFactorError("That code did not match. Check the time on your phone and try the newest code.")
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return device, issue_backup_codes(user)
+
+
+@transaction.atomic
+def issue_backup_codes(user: User) -> list[str]:
+    """Replace the agent's backup codes with a new set; each code works once."""
+    device, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def verify_second_factor(user: User, token: str) -> Device:
+    """The device that accepts this code (TOTP or backup code), or TwoFactorError.
+
+    django_otp.verify_token locks the device row, so one code submitted twice at once
+    passes only once.
+    """
+    token = _normalise(token)
+    if not token:
+        raise TwoFactorError("Enter the 6-digit code from your authenticator app, or a backup code.")
+    model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+    devices = list(model.objects.filter(user=user, confirmed=True))
+    for device in devices:
+        _ensure_not_throttled(device)
+        verified = django_otp.verify_token(user, device.persistent_id, token)
+        if verified is not None:
+            return verified
+    raise TwoFactorError("That code is not valid. Codes work once; wait for the next one and try again.")
+
+
+def backup_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+@transaction.atomic
+def reset_two_factor(agent: User, *, actor: User) -> None:
+    """Remove every second factor of an agent, so their next sign-in starts a new enrolment."""
+    TOTPDevice.objects.filter(user=agent).delete()
+    StaticDevice.objects.filter(user=agent).delete()
+
+
+def _ensure_not_throttled(device: Device) -> None:
+    allowed, extra = device.verify_is_allowed()
+    if allowed:
+        return
+    if extra and extra.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        locked_until = extra.get("locked_until")
+        seconds = max(1, int((locked_until - timezone.now()).total_seconds())) if locked_until else 1
+        raise TwoFactorError(f"Too many wrong codes. Wait {seconds} seconds before trying again.")
+    raise TwoFactorError("Verification is not possible right now; try again shortly.")
+
+
+def _normalise(token: str) -> str:
+    return "".join((token or "").split()).replace("-", "").lower()

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
+    path("verify/", views.verify, name="verify"),
+    path("enrol/", views.enrol, name="enrol"),
+    path("profile/", views.profile, name="profile"),
+    path("backup-codes/", views.regenerate_backup_codes, name="backup-codes"),
+    path("agents/", views.agent_list, name="agent-list"),
+    path("agents/<int:pk>/reset-2fa/", views.agent_reset_two_factor, name="agent-reset-2fa"),
+]

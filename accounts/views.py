@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+
+from . import services
+from .access import first_factor_only, public, role_required
+from .forms import EnrolmentForm, SignInForm, TokenForm
+from .models import User
+from .roles import AGENT_ADMIN_ROLES, Role
+
+
+def _next_url(request) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return candidate
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _complete_second_factor(request, device) -> None:
+    otp_login(request, device)
+    # A new session key once the second factor is in, as after the password.
+    request.session.cycle_key()
+
+
+@public
+class SignInView(auth_views.LoginView):
+    form_class = SignInForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True  # already past the password: on to the code
+
+    def get_success_url(self):
+        return f"{reverse('accounts:verify')}?next={_next_url(self.request)}"
+
+
+@public
+class SignOutView(auth_views.LogoutView):
+    pass
+
+
+@first_factor_only
+def verify(request):
+    """Second step of sign-in: a code from the authenticator app or a backup code."""
+    if request.user.is_verified():
+        return redirect(_next_url(request))
+    if not services.has_confirmed_authenticator(request.user):
+        return redirect(f"{reverse('accounts:enrol')}?next={_next_url(request)}")
+    form = TokenForm(request.POST or None)
+    if form.is_valid():
+        try:
+            device = services.verify_second_factor(request.user, form.cleaned_data["token"])
+        except services.TwoFactorError as exc:
+            form.add_error("token", str(exc))
+        else:
+            _complete_second_factor(request, device)
+            if device.name == services.BACKUP_DEVICE_NAME:
+                left = services.backup_codes_left(request.user)
+                messages.warning(request, f"You signed in with a backup code; {left} left.")
+            return redirect(_next_url(request))
+    return render(request, "accounts/verify.html", {"form": form, "next": _next_url(request)})
+
+
+@first_factor_only
+def enrol(request):
+    """First sign-in: set up an authenticator app, confirm it, receive backup codes once."""
+    if services.has_confirmed_authenticator(request.user):
+        if request.user.is_verified():
+            messages.info(request, "Your authenticator is already set up.")
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        return redirect(f"{reverse('accounts:verify')}?next={_next_url(request)}")
+    form = EnrolmentForm(request.POST or None)
+    if form.is_valid():
+        try:
+            device, codes = services.confirm_enrolment(request.user, form.cleaned_data["token"])
+        except services.TwoFactorError as exc:
+            form.add_error("token", str(exc))
+        else:
+            _complete_second_factor(request, device)
+            return render(request, "accounts/backup_codes.html", {"codes": codes, "next": _next_url(request), "first_time": True})
+    enrolment = services.start_enrolment(request.user)
+    return render(request, "accounts/enrol.html", {"form": form, "enrolment": enrolment, "next": _next_url(request)})
+
+
+@require_POST
+def regenerate_backup_codes(request):
+    codes = services.issue_backup_codes(request.user)
+    return render(request, "accounts/backup_codes.html", {"codes": codes, "next": reverse("accounts:profile")})
+
+
+def profile(request):
+    return render(
+        request,
+        "accounts/profile.html",
+        {"backup_codes_left": services.backup_codes_left(request.user)},
+    )
+
+
+@role_required(AGENT_ADMIN_ROLES)
+def agent_list(request):
+    agents = (
+        User.objects.prefetch_related(Prefetch("groups"))
+        .annotate(authenticators=Count("totpdevice", filter=Q(totpdevice__confirmed=True), distinct=True))
+        .order_by("full_name", "email")
+    )
+    return render(request, "accounts/agent_list.html", {"agents": agents, "roles": Role})
+
+
+@require_POST
+@role_required(AGENT_ADMIN_ROLES)
+def agent_reset_two_factor(request, pk):
+    agent = get_object_or_404(User, pk=pk)
+    services.reset_two_factor(agent, actor=request.user)
+    messages.success(request, f"Two-factor authentication of {agent} was reset; they enrol again at next sign-in.")
+    return redirect("accounts:agent-list")

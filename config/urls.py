@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from django_otp.admin import OTPAdminSite
+
+from accounts.access import public
+
+from .health import healthz
+
+# The admin demands a verified second factor itself too, not only through our middleware.
+admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "Bulwark administration"
+admin.site.site_title = "Bulwark admin"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    # The admin signs in through the desk's own two-step sign-in.
+    path("admin/login/", public(RedirectView.as_view(pattern_name="accounts:login", query_string=True)), name="admin-login-redirect"),
+    path("admin/", admin.site.urls),
+    path("audit/", include("audit.urls")),
+    path("", include("incidents.urls")),
+]

@@ -1,0 +1,90 @@
+"""Shared fixtures. Service-backed tests skip with a reason when their service is not configured;
+under REQUIRE_SERVICES=1 (CI) any skip fails the run instead."""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from tests.factories import UserFactory, confirmed_totp_device
+
+# Playwright's sync API runs an event loop in the test thread; Django must not mistake it for async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"REQUIRE_SERVICES=1 but the test was skipped: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_var(settings, tmp_path):
+    settings.EMAIL_FILE_PATH = tmp_path / "mail"
+
+
+@pytest.fixture
+def postgres(db):
+    """Marks a test that needs PostgreSQL; the test database must be PostgreSQL."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/bulwark")
+
+
+@pytest.fixture
+def redis_broker():
+    """The Redis broker URL, when CELERY_BROKER_URL points at one that answers."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis://"):
+        pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://127.0.0.1:6379/0")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+@pytest.fixture
+def chromium_path():
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(roles=["agent"])
+
+
+@pytest.fixture
+def supervisor(db):
+    return UserFactory(roles=["supervisor"], is_staff=True)
+
+
+def verify_session(client, user):
+    """Sign the user in on the test client with both factors."""
+    device = confirmed_totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def verified_client(client):
+    def make(user):
+        return verify_session(client, user)
+
+    return make
