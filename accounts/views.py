@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -35,7 +36,10 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True  # already past the password: on to the code
 
     def get_success_url(self):
-        return f"{reverse('accounts:verify')}?next={_next_url(self.request)}"
+        is_verified = getattr(self.request.user, "is_verified", None)
+        if is_verified and is_verified():
+            return _next_url(self.request)
+        return f"{reverse('accounts:verify')}?{urlencode({'next': _next_url(self.request)})}"
 
 
 @public
@@ -49,7 +53,7 @@ def verify(request):
     if request.user.is_verified():
         return redirect(_next_url(request))
     if not services.has_confirmed_authenticator(request.user):
-        return redirect(f"{reverse('accounts:enrol')}?next={_next_url(request)}")
+        return redirect(f"{reverse('accounts:enrol')}?{urlencode({'next': _next_url(request)})}")
     form = TokenForm(request.POST or None)
     if form.is_valid():
         try:
@@ -72,7 +76,7 @@ def enrol(request):
         if request.user.is_verified():
             messages.info(request, "Your authenticator is already set up.")
             return redirect(settings.LOGIN_REDIRECT_URL)
-        return redirect(f"{reverse('accounts:verify')}?next={_next_url(request)}")
+        return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': _next_url(request)})}")
     form = EnrolmentForm(request.POST or None)
     if form.is_valid():
         try:
