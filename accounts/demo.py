@@ -23,9 +23,7 @@ def ensure_demo_agents() -> list[User]:
     for email, name, role, staff in DEMO_AGENTS:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(
-                email, DEMO_PASSWORD, full_name=name, is_staff=staff, is_superuser=staff
-            )
+            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, is_staff=staff, is_superuser=staff)
         user.groups.add(Group.objects.get(name=role))
         agents.append(user)
     return agents

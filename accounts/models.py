@@ -39,9 +39,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
-    is_staff = models.BooleanField(
-        "admin access", default=False, help_text="May sign in to the Django admin."
-    )
+    is_staff = models.BooleanField("admin access", default=False, help_text="May sign in to the Django admin.")
     is_active = models.BooleanField(
         "active",
         default=True,

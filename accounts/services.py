@@ -44,7 +44,9 @@ def start_enrolment(user: User) -> Enrolment:
     secret = b32encode(device.bin_key).decode()
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     qr = "data:image/svg+xml;base64," + b64encode(image.to_string()).decode()
-    return Enrolment(device=device, secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr_data_uri=qr)
+    return Enrolment(
+        device=device, secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), qr_data_uri=qr
+    )
 
 
 @transaction.atomic

@@ -4,8 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -18,7 +17,9 @@ from .roles import AGENT_ADMIN_ROLES, Role
 
 def _next_url(request) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return reverse(settings.LOGIN_REDIRECT_URL)
 
@@ -85,7 +86,9 @@ def enrol(request):
             form.add_error("token", str(exc))
         else:
             _complete_second_factor(request, device)
-            return render(request, "accounts/backup_codes.html", {"codes": codes, "next": _next_url(request), "first_time": True})
+            return render(
+                request, "accounts/backup_codes.html", {"codes": codes, "next": _next_url(request), "first_time": True}
+            )
     enrolment = services.start_enrolment(request.user)
     return render(request, "accounts/enrol.html", {"form": form, "enrolment": enrolment, "next": _next_url(request)})
 

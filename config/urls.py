@@ -16,7 +16,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     # The admin signs in through the desk's own two-step sign-in.
-    path("admin/login/", public(RedirectView.as_view(pattern_name="accounts:login", query_string=True)), name="admin-login-redirect"),
+    path(
+        "admin/login/",
+        public(RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
+        name="admin-login-redirect",
+    ),
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),
     path("", include("incidents.urls")),

@@ -5,7 +5,6 @@ import os
 import shutil
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django_otp import DEVICE_ID_SESSION_KEY
 

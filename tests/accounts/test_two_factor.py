@@ -93,7 +93,9 @@ def test_sign_in_with_password_then_code_reaches_the_page_asked_for(client):
     device = confirmed_totp_device(user)
     response = client.get("/audit/")
     assert response["Location"] == "/accounts/login/?next=/audit/"
-    response = client.post(LOGIN + "?next=/accounts/profile/", {"username": user.email, "password": PASSWORD, "next": "/accounts/profile/"})
+    response = client.post(
+        LOGIN + "?next=/accounts/profile/", {"username": user.email, "password": PASSWORD, "next": "/accounts/profile/"}
+    )
     assert response["Location"].startswith("/accounts/verify/")
     response = client.post(response["Location"], {"token": totp_now(device), "next": "/accounts/profile/"})
     assert response["Location"] == "/accounts/profile/"

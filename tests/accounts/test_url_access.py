@@ -122,4 +122,6 @@ def test_verified_agent_is_not_sent_back_to_authentication(client, route, callba
     response = client.get(path)
     assert response.status_code < 500
     if response.status_code == 302:
-        assert not response["Location"].startswith(AUTH_PATHS), f"{path} sent a verified agent to {response['Location']}"
+        assert not response["Location"].startswith(AUTH_PATHS), (
+            f"{path} sent a verified agent to {response['Location']}"
+        )

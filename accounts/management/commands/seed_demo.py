@@ -17,7 +17,7 @@ class Command(BaseCommand):
             raise CommandError("Refusing to load demo agents with known passwords while DEBUG is off.")
         agents = ensure_demo_agents()
         self.stdout.write(self.style.SUCCESS(f"Demo agents ready ({len(agents)})."))
-        self.stdout.write("Sign in with any of these (password: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Sign in with any of these (password: {DEMO_PASSWORD}):")
         for agent in agents:
             self.stdout.write(f"  {agent.email:28} {', '.join(sorted(agent.roles))}")
         self.stdout.write("The first sign-in asks you to set up an authenticator app (TOTP).")
