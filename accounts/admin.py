@@ -2,6 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from . import services
 from .models import User
 
@@ -45,3 +48,11 @@ class UserAdmin(BaseUserAdmin):
         for agent in queryset:
             services.reset_two_factor(agent, actor=request.user)
         self.message_user(request, f"Reset two-factor authentication of {queryset.count()} agent(s).", messages.SUCCESS)
+
+
+# django-otp's own admin pages show TOTP secrets, QR codes and backup codes in clear. Nobody,
+# not even an administrator, needs to see an agent's second factor: resets go through the
+# action above or the supervisor's agent list.
+for model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

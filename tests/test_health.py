@@ -3,7 +3,8 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_database_and_eager_broker_without_signing_in(client):
+def test_healthz_reports_database_and_eager_broker_without_signing_in(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "eager"}

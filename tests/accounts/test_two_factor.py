@@ -209,3 +209,11 @@ def test_only_supervisors_may_reset_two_factor(client, verified_client):
     verified_client(UserFactory(roles=["agent", "security"]))
     assert client.post(f"/accounts/agents/{victim.pk}/reset-2fa/").status_code == 403
     assert TOTPDevice.objects.filter(user=victim).exists()
+
+
+def test_admin_offers_no_page_that_shows_second_factor_secrets():
+    from django.contrib import admin
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    assert not admin.site.is_registered(TOTPDevice)
+    assert not admin.site.is_registered(StaticDevice)
