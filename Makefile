@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 # Tests run with DEBUG off, as in production, but over plain HTTP.
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-secret-key-not-for-production-0123456789abcdefghijklmnop} \
-	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-testserver,localhost,127.0.0.1} HTTPS=0 DEBUG=0
+	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-testserver,localhost,127.0.0.1} HTTPS=0 DEBUG=0 CONN_MAX_AGE=0
 
 .PHONY: run test lint fmt bench migrate worker beat clean-venv
 
