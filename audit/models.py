@@ -1,0 +1,102 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditAction(models.TextChoices):
+    """Every domain event the desk records. One enumeration, owned here."""
+
+    SIGN_IN = "auth.sign_in", "Signed in (password)"
+    SIGN_IN_FAILED = "auth.sign_in_failed", "Sign-in failed"
+    SIGN_OUT = "auth.sign_out", "Signed out"
+    LOCKED_OUT = "auth.locked_out", "Locked out after repeated failures"
+    SECOND_FACTOR_PASSED = "auth.2fa_passed", "Second factor verified"
+    SECOND_FACTOR_FAILED = "auth.2fa_failed", "Second factor refused"
+    TWO_FACTOR_ENROLLED = "auth.2fa_enrolled", "Authenticator enrolled"
+    TWO_FACTOR_RESET = "auth.2fa_reset", "Two-factor authentication reset"
+    BACKUP_CODES_ISSUED = "auth.backup_codes_issued", "Backup codes issued"
+
+    INCIDENT_OPENED = "incident.opened", "Incident opened"
+    INCIDENT_VIEWED = "incident.viewed", "Incident viewed"
+    INCIDENT_UPDATED = "incident.updated", "Incident updated"
+    STAGE_ADVANCED = "incident.stage_advanced", "Playbook stage advanced"
+    INCIDENT_CLOSED = "incident.closed", "Incident closed"
+    INCIDENT_REOPENED = "incident.reopened", "Incident reopened"
+    CALLER_CODE_SENT = "caller.code_sent", "Caller verification code sent"
+    CALLER_VERIFIED = "caller.verified", "Caller verified"
+    CALLER_VERIFICATION_FAILED = "caller.verification_failed", "Caller verification failed"
+    CALLER_OVERRIDE = "caller.override", "Supervisor override of caller verification"
+    CHANGE_RECORDED = "incident.change_recorded", "Unauthorized change recorded"
+    SECURING_RECORDED = "incident.securing_recorded", "Securing step recorded"
+    INDICATOR_RECORDED = "incident.indicator_recorded", "Indicator recorded"
+    INDICATOR_VERDICT = "incident.indicator_verdict", "Indicator verdict given"
+    NOTE_ADDED = "incident.note_added", "Note added"
+    ESCALATED = "escalation.opened", "Escalated"
+    ESCALATION_CLAIMED = "escalation.claimed", "Escalation claimed"
+    ESCALATION_RETURNED = "escalation.returned", "Escalation handed back"
+    ESCALATION_RESOLVED = "escalation.resolved", "Escalation resolved"
+    NO_ESCALATION = "escalation.not_needed", "No escalation needed"
+
+    EMAIL_QUEUED = "email.queued", "Customer email queued"
+    EMAIL_SENT = "email.sent", "Customer email sent"
+    EMAIL_FAILED = "email.failed", "Customer email failed"
+
+    AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
+    AUDIT_VERIFIED = "audit.verified", "Audit chain verified"
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit entries are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise TypeError("Audit entries are append-only: they cannot be deleted.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise TypeError("Audit entries are append-only: they cannot be updated.")
+
+    def bulk_create(self, *args, **kwargs):
+        raise TypeError("Audit entries are written one by one through audit.services.record().")
+
+
+class AuditEntry(models.Model):
+    """One link of the tamper-evident chain: its hash covers its content and the previous hash."""
+
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    incident_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=36, blank=True, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["actor", "-seq"], name="audit_actor_seq"),
+            models.Index(fields=["incident_id", "-seq"], name="audit_incident_seq"),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.action} by {self.actor_label or 'system'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise TypeError("Audit entries are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit entries are append-only: they cannot be deleted.")

@@ -1,0 +1,53 @@
+"""Writing to the audit trail. Services call record(); nothing else writes audit entries."""
+
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from . import chain, context
+from .models import AuditAction, AuditEntry
+
+
+@transaction.atomic
+def record(
+    action: AuditAction,
+    *,
+    actor=None,
+    target: models.Model | None = None,
+    incident_id: int | None = None,
+    customer_id: int | None = None,
+    **data: Any,
+) -> AuditEntry:
+    """Append one entry to the chain, in the caller's transaction.
+
+    `data` must not hold secrets (codes, passwords) or unredacted personal data.
+    """
+    origin = context.current()
+    chain.lock_chain()
+    last = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS_HASH)
+    entry = AuditEntry(
+        seq=seq,
+        created_at=timezone.now(),
+        action=AuditAction(action),
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor.email if getattr(actor, "pk", None) else "",
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        incident_id=incident_id,
+        customer_id=customer_id,
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+        request_id=origin.request_id,
+        data=_jsonable(data),
+        prev_hash=prev_hash,
+    )
+    entry.hash = chain.entry_hash(entry)
+    entry.save(force_insert=True)
+    return entry
+
+
+def _jsonable(data: dict) -> dict:
+    # Stored JSON must hash the same after a round trip through the database.
+    return chain.json.loads(chain.canonical(data))
