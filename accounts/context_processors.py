@@ -1,4 +1,4 @@
-from .roles import AGENT_ADMIN_ROLES, AUDIT_ROLES, QUEUE_ROLES
+from .roles import AGENT_ADMIN_ROLES, AUDIT_ROLES, QUEUE_ROLES, Role
 
 
 def navigation(request):
@@ -9,6 +9,7 @@ def navigation(request):
     return {
         "nav": {
             "queue": user.has_any_role(QUEUE_ROLES),
+            "security_queue": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
             "audit": user.has_any_role(AUDIT_ROLES),
             "agents": user.has_any_role(AGENT_ADMIN_ROLES),
             "admin": user.is_staff,

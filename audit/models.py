@@ -16,6 +16,7 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_RESET = "auth.2fa_reset", "Two-factor authentication reset"
     BACKUP_CODES_ISSUED = "auth.backup_codes_issued", "Backup codes issued"
 
+    CUSTOMER_CREATED = "customer.created", "Customer created"
     INCIDENT_OPENED = "incident.opened", "Incident opened"
     INCIDENT_VIEWED = "incident.viewed", "Incident viewed"
     INCIDENT_UPDATED = "incident.updated", "Incident updated"
@@ -64,7 +65,8 @@ class AuditEntry(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
+    # No `choices`: new event kinds must not need a migration of an append-only table.
+    action = models.CharField(max_length=64, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -100,3 +102,10 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are append-only: they cannot be deleted.")
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return AuditAction(self.action).label
+        except ValueError:
+            return self.action

@@ -1,6 +1,466 @@
-from django.shortcuts import render
+"""Thin views: parse, authorize (via selectors), call one service, render or redirect."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import role_required
+from accounts.roles import Role
+
+from . import forms, playbook, selectors, services, verification
+from .models import Escalation, EscalationStatus, Indicator, Stage, Team, UpdateStatus
+from .outbox import base_context, render_update
+from .playbook import PlaybookError
+
+PAGE_SIZE = 25
 
 
 def dashboard(request):
-    """The agent's start page. The incident playbook fills it in; for now it greets the agent."""
-    return render(request, "incidents/dashboard.html")
+    mine = selectors.incident_list(request.user, filters={"mine": True, "status": "open"})[:20]
+    return render(request, "incidents/dashboard.html", {"mine": mine})
+
+
+def incident_list(request):
+    form = forms.IncidentFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(selectors.incident_list(request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "incidents/incident_list.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+def incident_create(request):
+    form = forms.IncidentForm(request.POST or None, initial={"customer_query": request.GET.get("customer", "")})
+    if request.method == "POST" and form.is_valid():
+        incident = services.open_incident(
+            customer=form.customer,
+            channel=form.cleaned_data["channel"],
+            summary=form.cleaned_data["summary"],
+            severity=form.cleaned_data["severity"],
+            actor=request.user,
+        )
+        _redaction_notice(request, form)
+        messages.success(request, f"{incident.reference} opened; the customer was sent an acknowledgement.")
+        return redirect(incident)
+    return render(request, "incidents/incident_create.html", {"form": form})
+
+
+def customer_create(request):
+    form = forms.NewCustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.create_customer(actor=request.user, **form.cleaned_data)
+        except PlaybookError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Customer {customer.display_name} added.")
+            return redirect(f"/incidents/new/?customer={customer.account_reference}")
+    return render(request, "incidents/customer_create.html", {"form": form})
+
+
+def incident_detail(request, pk):
+    incident = selectors.incident_for_agent(pk, request.user)
+    services.record_view(incident, actor=request.user)
+    return _detail(request, incident)
+
+
+def _detail(request, incident, status=200, **bound):
+    """The incident page; `bound` replaces a blank form by the one just submitted (with its errors)."""
+    versioned = {"version": incident.version}
+    blank = {
+        "change_form": forms.ChangeForm(initial=versioned),
+        "not_confirmed_form": forms.NotConfirmedForm(initial=versioned),
+        "securing_form": forms.SecuringForm(
+            initial={
+                **versioned,
+                "password_advice": incident.password_advice,
+                "customer_two_factor": incident.customer_two_factor,
+            }
+        ),
+        "findings_form": forms.FindingsForm(initial={**versioned, "findings": incident.findings}),
+        "log_form": forms.LogPasteForm(),
+        "escalate_form": forms.EscalateForm(initial={"severity": incident.severity, "to_team": Team.SECURITY}),
+        "no_escalation_form": forms.NoEscalationForm(initial=versioned),
+        "progress_form": forms.ProgressForm(),
+        "note_form": forms.NoteForm(),
+        "resolution_form": forms.ResolutionForm(initial=versioned),
+        "send_code_form": forms.SendCodeForm(initial={"identified_by": "account_reference"}),
+        "check_code_form": forms.CheckCodeForm(),
+        "override_form": forms.OverrideForm(),
+        "reopen_form": forms.ReasonForm(),
+        "return_form": forms.ReasonForm(),
+        "outcome_form": forms.OutcomeForm(),
+        "advance_form": forms.AdvanceForm(initial=versioned),
+    }
+    detail = selectors.incident_detail(incident)
+    context = {
+        "incident": incident,
+        "steps": playbook.step_states(incident),
+        "missing": playbook.missing_for_next(incident) if incident.is_open else [],
+        "next_stage": playbook.next_stage(incident.stage),
+        "caller_verified": any(v.status in verification.PASSED for v in detail["verifications"]),
+        "pending_code": next((v for v in detail["verifications"] if v.status == "pending"), None),
+        "is_supervisor": request.user.has_any_role([Role.SUPERVISOR]),
+        "failed_updates": sum(1 for u in detail["updates"] if u.status == UpdateStatus.FAILED),
+        **detail,
+        **blank,
+        **bound,
+    }
+    return render(request, "incidents/incident_detail.html", context, status=status)
+
+
+def _redaction_notice(request, form):
+    if getattr(form, "redactions", 0):
+        messages.warning(
+            request,
+            f"{form.redactions} card number(s) were removed from what you typed; only the last four digits are kept. "
+            "Card numbers must never be stored here: customers key them into the payment system.",
+        )
+
+
+def _act(request, pk, form_class, form_name, call, success):
+    """Run one step action for the incident: valid form -> service -> redirect; else the page with errors."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            result = call(incident, form.cleaned_data)
+        except PlaybookError as exc:
+            form.add_error(None, str(exc))
+        else:
+            _redaction_notice(request, form)
+            if success:
+                messages.success(request, success(result) if callable(success) else success)
+            return redirect(incident)
+    incident.refresh_from_db()
+    return _detail(request, incident, status=400, **{form_name: form})
+
+
+@require_POST
+def record_change(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.ChangeForm,
+        "change_form",
+        lambda i, d: services.record_unauthorized_change(
+            i,
+            kind=d["kind"],
+            description=d["description"],
+            noticed_at=d["noticed_at"],
+            actor=request.user,
+            expected_version=d["version"],
+        ),
+        "Unauthorized change recorded.",
+    )
+
+
+@require_POST
+def close_not_confirmed(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.NotConfirmedForm,
+        "not_confirmed_form",
+        lambda i, d: services.close_not_confirmed(
+            i, reason=d["reason"], actor=request.user, expected_version=d["version"]
+        ),
+        "Closed as not confirmed.",
+    )
+
+
+@require_POST
+@role_required([Role.SUPERVISOR])
+def reopen(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.ReasonForm,
+        "reopen_form",
+        lambda i, d: services.reopen_incident(i, reason=d["reason"], actor=request.user),
+        "Incident reopened at step 1.",
+    )
+
+
+@require_POST
+def advance(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.AdvanceForm,
+        "advance_form",
+        lambda i, d: services.advance(i, actor=request.user, expected_version=d["version"]),
+        lambda incident: f"On to {Stage(incident.stage).label}.",
+    )
+
+
+@require_POST
+def send_code(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.SendCodeForm,
+        "send_code_form",
+        lambda i, d: verification.send_code(i, identified_by=d["identified_by"], actor=request.user),
+        lambda v: f"A one-time code was emailed to the address of record ({v.sent_to}). It is valid for 10 minutes.",
+    )
+
+
+@require_POST
+def check_code(request, pk):
+    incident = selectors.incident_for_agent(pk, request.user)
+    form = forms.CheckCodeForm(request.POST)
+    if form.is_valid():
+        result = verification.check_code(incident, code=form.cleaned_data["code"], actor=request.user)
+        if result.verified:
+            messages.success(request, result.message)
+            return redirect(incident)
+        form.add_error("code", result.message)
+    return _detail(request, incident, status=400, check_code_form=form)
+
+
+@require_POST
+@role_required([Role.SUPERVISOR])
+def override_verification(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.OverrideForm,
+        "override_form",
+        lambda i, d: verification.override(i, reason=d["reason"], actor=request.user),
+        "Caller verification overridden by a supervisor; the reason is recorded.",
+    )
+
+
+@require_POST
+def record_securing(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.SecuringForm,
+        "securing_form",
+        lambda i, d: services.record_securing(
+            i,
+            password_advice=d["password_advice"],
+            customer_two_factor=d["customer_two_factor"],
+            actor=request.user,
+            expected_version=d["version"],
+        ),
+        "Securing steps recorded; the customer was sent the securing advice.",
+    )
+
+
+@require_POST
+def record_findings(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.FindingsForm,
+        "findings_form",
+        lambda i, d: services.record_findings(
+            i, findings=d["findings"], actor=request.user, expected_version=d["version"]
+        ),
+        "Findings saved.",
+    )
+
+
+@require_POST
+def add_indicators(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.LogPasteForm,
+        "log_form",
+        lambda i, d: services.add_indicators_from_log(i, log_text=d["log_text"], actor=request.user),
+        lambda created: (
+            f"{len(created)} new IP address(es) found." if created else "No new IP addresses: all were listed already."
+        ),
+    )
+
+
+@require_POST
+def indicator_verdict(request, pk, indicator_pk):
+    incident = selectors.incident_for_agent(pk, request.user)
+    indicator = get_object_or_404(Indicator, pk=indicator_pk, incident=incident)
+    form = forms.VerdictForm(request.POST)
+    if form.is_valid():
+        services.set_indicator_verdict(indicator, verdict=form.cleaned_data["verdict"], actor=request.user)
+    else:
+        messages.error(request, "Choose unauthorized, legitimate or unknown.")
+    return redirect(f"{incident.get_absolute_url()}#indicators")
+
+
+@require_POST
+def escalate(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.EscalateForm,
+        "escalate_form",
+        lambda i, d: services.escalate(
+            i, to_team=d["to_team"], reason=d["reason"], severity=d["severity"], actor=request.user
+        ),
+        lambda e: f"Escalated to {e.get_to_team_display()}; the customer was told specialists are on it.",
+    )
+
+
+@require_POST
+def no_escalation(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.NoEscalationForm,
+        "no_escalation_form",
+        lambda i, d: services.decide_no_escalation(
+            i, reason=d["reason"], actor=request.user, expected_version=d["version"]
+        ),
+        "Recorded: no escalation needed.",
+    )
+
+
+def progress_update(request, pk):
+    """Preview the progress email in the customer's language, then send it."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    form = forms.ProgressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        message = form.cleaned_data["message"]
+        if request.POST.get("action") == "send":
+            try:
+                services.send_progress_update(incident, message=message, actor=request.user)
+            except PlaybookError as exc:
+                form.add_error(None, str(exc))
+            else:
+                _redaction_notice(request, form)
+                messages.success(request, "Progress update sent to the customer.")
+                return redirect(incident)
+        subject, text, _html = render_update(
+            "progress", incident.customer.language, {**base_context(incident), "message": message}
+        )
+        return render(
+            request,
+            "incidents/progress_preview.html",
+            {"incident": incident, "form": form, "subject": subject, "body_text": text, "redactions": form.redactions},
+        )
+    if request.method == "GET":
+        return redirect(incident)
+    return _detail(request, incident, status=400, progress_form=form)
+
+
+@require_POST
+def add_note(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.NoteForm,
+        "note_form",
+        lambda i, d: services.add_note(i, body=d["body"], visibility=d["visibility"], actor=request.user),
+        lambda note: "Message sent to the customer." if note.visibility == "customer" else "Note added.",
+    )
+
+
+@require_POST
+def resolve(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.ResolutionForm,
+        "resolution_form",
+        lambda i, d: services.resolve_incident(
+            i,
+            resolution_summary=d["resolution_summary"],
+            measures_taken=d["measures_taken"],
+            advice_given=d["advice_given"],
+            actor=request.user,
+            expected_version=d["version"],
+        ),
+        "Resolved and closed; the customer was sent the resolution and advice.",
+    )
+
+
+def ip_search(request):
+    form = forms.IncidentFilterForm({"ip": request.GET.get("ip", "")})
+    hits = None
+    if request.GET.get("ip") and form.is_valid():
+        hits = selectors.incidents_with_ip(request.user, form.cleaned_data["ip"])[:200]
+    return render(request, "incidents/ip_search.html", {"form": form, "hits": hits})
+
+
+# --- Escalation queues -----------------------------------------------------------------------
+
+
+def _queue_team(request, team: str) -> str:
+    roles = selectors.QUEUE_TEAMS.get(team)
+    if roles is None:
+        raise Http404("No such queue.")
+    if not request.user.has_any_role(roles):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Your role does not give access to this queue.")
+    return team
+
+
+def queue(request, team):
+    team = _queue_team(request, team)
+    return render(request, "incidents/queue.html", {"team": Team(team), **_queue_context(team)})
+
+
+def queue_items(request, team):
+    """The queue's table alone, polled by htmx so new escalations appear without a reload."""
+    team = _queue_team(request, team)
+    return render(request, "incidents/_queue_items.html", {"team": Team(team), **_queue_context(team)})
+
+
+def _queue_context(team):
+    escalations = list(selectors.open_escalations(team))
+    return {
+        "waiting": [e for e in escalations if e.status == EscalationStatus.OPEN],
+        "claimed": [e for e in escalations if e.status == EscalationStatus.CLAIMED],
+    }
+
+
+def _escalation(request, pk) -> Escalation:
+    escalation = get_object_or_404(Escalation.objects.select_related("incident"), pk=pk)
+    selectors.incident_for_agent(escalation.incident_id, request.user)  # 404 unless visible
+    return escalation
+
+
+@require_POST
+def claim_escalation(request, pk):
+    escalation = _escalation(request, pk)
+    try:
+        services.claim_escalation(escalation, actor=request.user)
+    except services.EscalationTaken as exc:
+        messages.error(request, str(exc))
+        return redirect("incidents:queue", team=escalation.to_team)
+    messages.success(request, f"You claimed {escalation.incident.reference}.")
+    return redirect(escalation.incident)
+
+
+@require_POST
+def return_escalation(request, pk):
+    escalation = _escalation(request, pk)
+    return _act(
+        request,
+        escalation.incident_id,
+        forms.ReasonForm,
+        "return_form",
+        lambda i, d: services.return_escalation(escalation, reason=d["reason"], actor=request.user),
+        lambda e: f"Handed back to {e.get_from_team_display()}.",
+    )
+
+
+@require_POST
+def resolve_escalation(request, pk):
+    escalation = _escalation(request, pk)
+    return _act(
+        request,
+        escalation.incident_id,
+        forms.OutcomeForm,
+        "outcome_form",
+        lambda i, d: services.resolve_escalation(escalation, outcome=d["outcome"], actor=request.user),
+        "Escalation resolved; the incident goes on with its playbook.",
+    )

@@ -1,0 +1,222 @@
+"""One form per step. Free text is redacted (card numbers) in clean(); forms have no side effects."""
+
+from django import forms
+
+from .models import (
+    ChangeKind,
+    Channel,
+    CustomerTwoFactor,
+    Language,
+    NoteVisibility,
+    PasswordAdvice,
+    Severity,
+    Stage,
+    Status,
+    Team,
+    Verdict,
+)
+from .redaction import redact
+from .verification import IDENTIFIED_BY
+
+MAX_TEXT = 5000
+
+
+class RedactingForm(forms.Form):
+    """Replaces card numbers in every text field before anyone stores them; counts them for a notice."""
+
+    redactions = 0
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in cleaned.items():
+            if isinstance(value, str):
+                cleaned[name], found = redact(value)
+                self.redactions += found
+        return cleaned
+
+
+class VersionedForm(RedactingForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+def textarea(rows=4, **attrs):
+    return forms.Textarea(attrs={"rows": rows, **attrs})
+
+
+class IncidentForm(RedactingForm):
+    customer_query = forms.CharField(
+        label="Customer (email of record or account reference)",
+        max_length=254,
+        help_text="Stage 1 of caller verification: the caller names the account.",
+    )
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
+    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int, initial=Severity.MEDIUM)
+    summary = forms.CharField(
+        max_length=MAX_TEXT, widget=textarea(3), help_text="What the customer reports, in a few words."
+    )
+
+    def clean_customer_query(self):
+        from .selectors import find_customers
+
+        query = self.cleaned_data["customer_query"]
+        customers = list(find_customers(query)[:2])
+        if not customers:
+            raise forms.ValidationError("No customer has that email of record or account reference.")
+        self.customer = customers[0]
+        return query
+
+
+class NewCustomerForm(RedactingForm):
+    display_name = forms.CharField(max_length=120)
+    email = forms.EmailField(label="Email of record")
+    account_reference = forms.CharField(max_length=64)
+    language = forms.ChoiceField(choices=Language.choices)
+
+
+class SendCodeForm(forms.Form):
+    identified_by = forms.ChoiceField(
+        label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=forms.RadioSelect
+    )
+
+
+class CheckCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code the caller reads back",
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
+class OverrideForm(RedactingForm):
+    reason = forms.CharField(
+        label="Why the caller is trusted without the code", max_length=MAX_TEXT, widget=textarea(3)
+    )
+
+
+class ChangeForm(VersionedForm):
+    kind = forms.ChoiceField(label="What changed", choices=ChangeKind.choices)
+    description = forms.CharField(
+        max_length=MAX_TEXT, widget=textarea(3), help_text="What exactly, as the customer describes it."
+    )
+    noticed_at = forms.DateTimeField(
+        label="Noticed at",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="When the customer noticed it (optional).",
+    )
+
+
+class NotConfirmedForm(VersionedForm):
+    reason = forms.CharField(label="Why nothing unauthorized happened", max_length=MAX_TEXT, widget=textarea(3))
+
+
+class SecuringForm(VersionedForm):
+    password_advice = forms.ChoiceField(
+        label="Password change (strong and unique)",
+        choices=[c for c in PasswordAdvice.choices if c[0]],
+        widget=forms.RadioSelect,
+    )
+    customer_two_factor = forms.ChoiceField(
+        label="Two-factor authentication on the customer's account",
+        choices=[c for c in CustomerTwoFactor.choices if c[0]],
+        widget=forms.RadioSelect,
+    )
+
+
+class FindingsForm(VersionedForm):
+    findings = forms.CharField(
+        max_length=MAX_TEXT * 4, widget=textarea(6), help_text="What the activity logs show, in your words."
+    )
+
+
+class LogPasteForm(RedactingForm):
+    log_text = forms.CharField(
+        label="Paste activity-log lines",
+        max_length=200_000,
+        widget=textarea(6, spellcheck="false"),
+        help_text="Every IPv4 and IPv6 address in the text becomes an indicator to judge.",
+    )
+
+
+class VerdictForm(forms.Form):
+    verdict = forms.ChoiceField(choices=[c for c in Verdict.choices if c[0] != Verdict.PENDING])
+
+
+class EscalateForm(RedactingForm):
+    to_team = forms.ChoiceField(label="Escalate to", choices=[(Team.TIER2, "Tier 2"), (Team.SECURITY, "Security team")])
+    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int)
+    reason = forms.CharField(
+        max_length=MAX_TEXT, widget=textarea(3), help_text="What the receiving team must know first."
+    )
+
+
+class NoEscalationForm(VersionedForm):
+    reason = forms.CharField(label="Why no escalation is needed", max_length=MAX_TEXT, widget=textarea(3))
+
+
+class ReasonForm(RedactingForm):
+    reason = forms.CharField(max_length=MAX_TEXT, widget=textarea(3))
+
+
+class OutcomeForm(RedactingForm):
+    outcome = forms.CharField(label="What the team found and did", max_length=MAX_TEXT, widget=textarea(3))
+
+
+class ProgressForm(RedactingForm):
+    message = forms.CharField(
+        label="Progress update for the customer",
+        max_length=MAX_TEXT,
+        widget=textarea(4),
+        help_text="Shown inside the standard update email, in the customer's language frame. Preview before sending.",
+    )
+
+
+class NoteForm(RedactingForm):
+    body = forms.CharField(label="Note", max_length=MAX_TEXT, widget=textarea(3))
+    visibility = forms.ChoiceField(
+        choices=NoteVisibility.choices, initial=NoteVisibility.INTERNAL, widget=forms.RadioSelect
+    )
+
+
+class ResolutionForm(VersionedForm):
+    resolution_summary = forms.CharField(label="How it was resolved", max_length=MAX_TEXT, widget=textarea(3))
+    measures_taken = forms.CharField(
+        label="Measures taken to secure the account", max_length=MAX_TEXT, widget=textarea(3)
+    )
+    advice_given = forms.CharField(
+        label="Advice for the customer",
+        max_length=MAX_TEXT,
+        widget=textarea(3),
+        initial="Update your password regularly, use a unique password for every service, and never share your sign-in details or codes with anyone, including us.",
+    )
+
+
+class AdvanceForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class IncidentFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    ip = forms.CharField(label="IP or network", required=False, max_length=64)
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    severity = forms.TypedChoiceField(
+        choices=[("", "Any severity"), *Severity.choices], coerce=int, required=False, empty_value=None
+    )
+    team = forms.ChoiceField(choices=[("", "Any team"), *Team.choices], required=False)
+    mine = forms.BooleanField(label="Assigned to me", required=False)
+
+    def clean_ip(self):
+        text = self.cleaned_data["ip"].strip()
+        if text:
+            from .selectors import ip_query
+
+            try:
+                ip_query(text)
+            except ValueError as exc:
+                raise forms.ValidationError(
+                    str(exc)
+                    if "4,096" in str(exc)
+                    else "Enter an IPv4 or IPv6 address, or a network like 203.0.113.0/24."
+                ) from exc
+        return text

@@ -1,0 +1,444 @@
+"""Every state-changing use case of an incident: one function each, transactional, audited.
+
+Views, commands and tasks call these; none of them sets `stage` or `status` itself.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit import services as audit
+from audit.models import AuditAction
+
+from . import ipextract, playbook
+from .models import (
+    Customer,
+    Escalation,
+    EscalationStatus,
+    Incident,
+    Indicator,
+    Note,
+    NoteVisibility,
+    Stage,
+    Status,
+    Team,
+    UnauthorizedChange,
+    Verdict,
+)
+from .outbox import notify_customer
+from .playbook import PlaybookError
+from .redaction import redacted
+from .verification import ensure_caller_verified
+
+
+class StaleIncident(PlaybookError):
+    """The incident changed since the agent loaded the page."""
+
+
+class EscalationTaken(PlaybookError):
+    """Someone else holds this escalation."""
+
+
+def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
+    locked = Incident.objects.select_for_update().select_related("customer", "updated_by").get(pk=incident.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleIncident(
+            f"{locked.reference} was changed meanwhile by {locked.updated_by} "
+            f"(at {timezone.localtime(locked.updated_at):%H:%M:%S}). Review and retry: nothing of yours was saved."
+        )
+    return locked
+
+
+def _save(incident: Incident, actor, *fields: str) -> None:
+    incident.version += 1
+    incident.updated_by = actor
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+
+
+def _record(action: AuditAction, incident: Incident, actor, target=None, **data) -> None:
+    audit.record(
+        action,
+        actor=actor,
+        target=target or incident,
+        incident_id=incident.pk,
+        customer_id=incident.customer_id,
+        **data,
+    )
+
+
+def _require_role(actor, *roles: str) -> None:
+    if not actor.has_any_role(roles):
+        raise PermissionDenied("Your role does not allow this.")
+
+
+# --- Opening and closing -----------------------------------------------------------------
+
+
+@transaction.atomic
+def open_incident(*, customer: Customer, channel: str, summary: str, severity: int, actor) -> Incident:
+    """A customer reports unusual activity; they get an acknowledgement at once."""
+    now = timezone.now()
+    incident = Incident.objects.create(
+        customer=customer,
+        channel=channel,
+        summary=redacted(summary),
+        severity=severity,
+        assignee=actor,
+        opened_by=actor,
+        updated_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _record(AuditAction.INCIDENT_OPENED, incident, actor, channel=channel, severity=int(severity))
+    notify_customer(incident, template="acknowledgement", actor=actor, key=f"{incident.pk}:acknowledgement")
+    return incident
+
+
+@transaction.atomic
+def close_not_confirmed(incident: Incident, *, reason: str, actor, expected_version: int) -> Incident:
+    """Step 1 found nothing unauthorized: a false alarm, closed with the reason."""
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    if not reason.strip():
+        raise PlaybookError("Say why the activity is not confirmed as unauthorized.")
+    playbook.ensure_can_move(incident, Stage.CLOSED, closing_not_confirmed=True)
+    incident.not_confirmed_reason = redacted(reason)
+    incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.NOT_CONFIRMED, timezone.now()
+    _save(incident, actor, "not_confirmed_reason", "stage", "status", "closed_at")
+    _record(AuditAction.INCIDENT_CLOSED, incident, actor, outcome="not_confirmed")
+    return incident
+
+
+@transaction.atomic
+def reopen_incident(incident: Incident, *, reason: str, actor) -> Incident:
+    _require_role(actor, Role.SUPERVISOR)
+    incident = _lock(incident)
+    if incident.status == Status.OPEN:
+        raise PlaybookError(f"{incident.reference} is already open.")
+    if not reason.strip():
+        raise PlaybookError("Say why the incident is reopened.")
+    playbook.ensure_can_move(incident, Stage.CONFIRM)
+    previous = incident.status
+    incident.stage, incident.status, incident.closed_at = Stage.CONFIRM, Status.OPEN, None
+    _save(incident, actor, "stage", "status", "closed_at")
+    _record(AuditAction.INCIDENT_REOPENED, incident, actor, previous_status=previous, reason=redacted(reason))
+    return incident
+
+
+@transaction.atomic
+def advance(incident: Incident, *, actor, expected_version: int) -> Incident:
+    """Move to the next step once the current step's gate is satisfied."""
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    to_stage = playbook.next_stage(incident.stage)
+    if incident.stage == Stage.POST_INCIDENT or to_stage is None:
+        raise PlaybookError("Close the incident with the resolution form of step 6.")
+    playbook.ensure_can_move(incident, to_stage)
+    from_stage, incident.stage = incident.stage, to_stage
+    _save(incident, actor, "stage")
+    _record(AuditAction.STAGE_ADVANCED, incident, actor, from_stage=from_stage, to_stage=to_stage)
+    return incident
+
+
+# --- Step 1: confirm ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_unauthorized_change(
+    incident: Incident, *, kind: str, description: str, noticed_at, actor, expected_version: int
+) -> UnauthorizedChange:
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    change = UnauthorizedChange.objects.create(
+        incident=incident, kind=kind, description=redacted(description), noticed_at=noticed_at, recorded_by=actor
+    )
+    _save(incident, actor)
+    _record(AuditAction.CHANGE_RECORDED, incident, actor, target=change, kind=kind)
+    return change
+
+
+# --- Step 2: secure ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_securing(
+    incident: Incident, *, password_advice: str, customer_two_factor: str, actor, expected_version: int
+) -> Incident:
+    """Record the securing checklist; the customer gets the securing advice by email once."""
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    ensure_caller_verified(incident)
+    now = timezone.now()
+    fields = []
+    if password_advice and password_advice != incident.password_advice:
+        incident.password_advice, incident.password_advice_at = password_advice, now
+        fields += ["password_advice", "password_advice_at"]
+    if customer_two_factor and customer_two_factor != incident.customer_two_factor:
+        incident.customer_two_factor, incident.customer_two_factor_at = customer_two_factor, now
+        fields += ["customer_two_factor", "customer_two_factor_at"]
+    if not fields:
+        raise PlaybookError("Nothing changed: choose an answer for the password and for two-factor authentication.")
+    _save(incident, actor, *fields)
+    _record(
+        AuditAction.SECURING_RECORDED,
+        incident,
+        actor,
+        password_advice=incident.password_advice,
+        customer_two_factor=incident.customer_two_factor,
+    )
+    notify_customer(incident, template="securing_advice", actor=actor, key=f"{incident.pk}:securing_advice")
+    return incident
+
+
+# --- Step 3: investigate -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_findings(incident: Incident, *, findings: str, actor, expected_version: int) -> Incident:
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    incident.findings = redacted(findings)
+    _save(incident, actor, "findings")
+    _record(AuditAction.INCIDENT_UPDATED, incident, actor, field="findings")
+    return incident
+
+
+@transaction.atomic
+def add_indicators_from_log(incident: Incident, *, log_text: str, actor) -> list[Indicator]:
+    """Every IP address in pasted activity-log text becomes an indicator (once per incident)."""
+    incident = _lock(incident)
+    playbook.ensure_open(incident)
+    found = ipextract.extract(redacted(log_text))
+    if not found:
+        raise PlaybookError("No IPv4 or IPv6 address was found in that text.")
+    known = set(incident.indicators.values_list("ip", flat=True))
+    created = []
+    for address in found:
+        if address.ip in known:
+            continue
+        indicator = Indicator.objects.create(
+            incident=incident, ip=address.ip, scope=address.scope, context=address.line, recorded_by=actor
+        )
+        created.append(indicator)
+        _record(AuditAction.INDICATOR_RECORDED, incident, actor, target=indicator, ip=address.ip, scope=address.scope)
+    _save(incident, actor)
+    return created
+
+
+@transaction.atomic
+def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indicator:
+    incident = _lock(indicator.incident)
+    playbook.ensure_open(incident)
+    if verdict not in Verdict.values or verdict == Verdict.PENDING:
+        raise PlaybookError("Choose unauthorized, legitimate or unknown.")
+    indicator = Indicator.objects.select_for_update().get(pk=indicator.pk)
+    indicator.verdict = verdict
+    indicator.save(update_fields=["verdict"])
+    _save(incident, actor)
+    _record(AuditAction.INDICATOR_VERDICT, incident, actor, target=indicator, ip=indicator.ip, verdict=verdict)
+    return indicator
+
+
+# --- Step 4: escalate ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalate(incident: Incident, *, to_team: str, reason: str, severity: int, actor) -> Escalation:
+    """Hand the incident to tier 2 or security (possible at any stage); the customer is told."""
+    incident = _lock(incident)
+    playbook.ensure_open(incident)
+    if to_team not in (Team.TIER2, Team.SECURITY):
+        raise PlaybookError("Escalate to tier 2 or to the security team.")
+    if not reason.strip():
+        raise PlaybookError("Say why the incident is escalated.")
+    if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
+        raise PlaybookError(f"{incident.reference} already has an active escalation.")
+    severity = max(int(severity), incident.severity)
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                incident=incident,
+                from_team=incident.team,
+                to_team=to_team,
+                severity=severity,
+                reason=redacted(reason),
+                requested_by=actor,
+            )
+    except IntegrityError as exc:
+        raise PlaybookError(f"{incident.reference} already has an active escalation.") from exc
+    incident.team, incident.severity = to_team, severity
+    _save(incident, actor, "team", "severity")
+    _record(AuditAction.ESCALATED, incident, actor, target=escalation, to_team=to_team, severity=severity)
+    notify_customer(incident, template="escalated", actor=actor, key=f"{incident.pk}:escalated:{escalation.pk}")
+    return escalation
+
+
+@transaction.atomic
+def decide_no_escalation(incident: Incident, *, reason: str, actor, expected_version: int) -> Incident:
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    if not reason.strip():
+        raise PlaybookError("Say why no escalation is needed.")
+    incident.no_escalation_reason = redacted(reason)
+    _save(incident, actor, "no_escalation_reason")
+    _record(AuditAction.NO_ESCALATION, incident, actor)
+    return incident
+
+
+def _may_work_queue(actor, team: str) -> bool:
+    if actor.has_any_role([Role.SUPERVISOR]):
+        return True
+    return actor.has_any_role([Role.SECURITY] if team == Team.SECURITY else [Role.TIER2, Role.SECURITY])
+
+
+@transaction.atomic
+def claim_escalation(escalation: Escalation, *, actor) -> Escalation:
+    """Exactly one claimant: the conditional UPDATE lets one of concurrent claims win."""
+    if not _may_work_queue(actor, escalation.to_team):
+        raise PermissionDenied("Only the receiving team can claim this escalation.")
+    now = timezone.now()
+    won = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN, claimed_by__isnull=True).update(
+        status=EscalationStatus.CLAIMED, claimed_by=actor, claimed_at=now
+    )
+    escalation = Escalation.objects.select_related("claimed_by", "incident").get(pk=escalation.pk)
+    if not won:
+        if escalation.claimed_by_id:
+            raise EscalationTaken(
+                f"Already claimed by {escalation.claimed_by} at {timezone.localtime(escalation.claimed_at):%H:%M}."
+            )
+        raise EscalationTaken(f"This escalation is {escalation.get_status_display().lower()}.")
+    incident = _lock(escalation.incident)
+    incident.assignee = actor
+    _save(incident, actor, "assignee")
+    _record(AuditAction.ESCALATION_CLAIMED, incident, actor, target=escalation)
+    return escalation
+
+
+def _lock_claimed(escalation: Escalation, actor) -> Escalation:
+    escalation = Escalation.objects.select_for_update().select_related("incident").get(pk=escalation.pk)
+    if escalation.status != EscalationStatus.CLAIMED:
+        raise PlaybookError("Claim the escalation first.")
+    if escalation.claimed_by_id != actor.pk and not actor.has_any_role([Role.SUPERVISOR]):
+        raise PermissionDenied("Only the agent who claimed it (or a supervisor) can do this.")
+    return escalation
+
+
+@transaction.atomic
+def return_escalation(escalation: Escalation, *, reason: str, actor) -> Escalation:
+    """Hand the incident back to the team that escalated it, with the reason."""
+    escalation = _lock_claimed(escalation, actor)
+    if not reason.strip():
+        raise PlaybookError("Say why the incident goes back.")
+    escalation.status, escalation.closed_at, escalation.outcome = (
+        EscalationStatus.RETURNED,
+        timezone.now(),
+        redacted(reason),
+    )
+    escalation.save(update_fields=["status", "closed_at", "outcome"])
+    incident = _lock(escalation.incident)
+    incident.team, incident.assignee = escalation.from_team, escalation.requested_by
+    _save(incident, actor, "team", "assignee")
+    _record(AuditAction.ESCALATION_RETURNED, incident, actor, target=escalation)
+    return escalation
+
+
+@transaction.atomic
+def resolve_escalation(escalation: Escalation, *, outcome: str, actor) -> Escalation:
+    escalation = _lock_claimed(escalation, actor)
+    if not outcome.strip():
+        raise PlaybookError("Describe what the team found and did.")
+    escalation.status, escalation.closed_at, escalation.outcome = (
+        EscalationStatus.RESOLVED,
+        timezone.now(),
+        redacted(outcome),
+    )
+    escalation.save(update_fields=["status", "closed_at", "outcome"])
+    incident = _lock(escalation.incident)
+    _save(incident, actor)
+    _record(AuditAction.ESCALATION_RESOLVED, incident, actor, target=escalation)
+    return escalation
+
+
+# --- Step 5: communicate, and notes throughout ----------------------------------------------------
+
+
+@transaction.atomic
+def send_progress_update(incident: Incident, *, message: str, actor):
+    incident = _lock(incident)
+    playbook.ensure_open(incident)
+    if not message.strip():
+        raise PlaybookError("Write the progress update for the customer.")
+    update = notify_customer(incident, template="progress", actor=actor, message=redacted(message))
+    _save(incident, actor)
+    return update
+
+
+@transaction.atomic
+def add_note(incident: Incident, *, body: str, visibility: str, actor) -> Note:
+    """An internal note, or a message to the customer (which is also emailed)."""
+    incident = _lock(incident)
+    if not body.strip():
+        raise PlaybookError("The note is empty.")
+    note = Note.objects.create(incident=incident, author=actor, visibility=visibility, body=redacted(body))
+    _save(incident, actor)
+    _record(AuditAction.NOTE_ADDED, incident, actor, target=note, visibility=visibility)
+    if visibility == NoteVisibility.CUSTOMER:
+        playbook.ensure_open(incident)
+        notify_customer(
+            incident, template="message", actor=actor, key=f"{incident.pk}:note:{note.pk}", message=note.body
+        )
+    return note
+
+
+# --- Step 6: resolve ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def resolve_incident(
+    incident: Incident, *, resolution_summary: str, measures_taken: str, advice_given: str, actor, expected_version: int
+) -> Incident:
+    """Write the resolution, send it as the final email, and close the incident."""
+    incident = _lock(incident, expected_version)
+    playbook.ensure_open(incident)
+    if incident.stage != Stage.POST_INCIDENT:
+        raise PlaybookError(f"Resolve from step 6; {incident.reference} is at “{Stage(incident.stage).label}”.")
+    incident.resolution_summary = redacted(resolution_summary)
+    incident.measures_taken = redacted(measures_taken)
+    incident.advice_given = redacted(advice_given)
+    playbook.ensure_can_move(incident, Stage.CLOSED)
+    if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
+        raise PlaybookError("An escalation is still active: the receiving team resolves or hands it back first.")
+    incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.RESOLVED, timezone.now()
+    _save(incident, actor, "resolution_summary", "measures_taken", "advice_given", "stage", "status", "closed_at")
+    _record(AuditAction.INCIDENT_CLOSED, incident, actor, outcome="resolved")
+    notify_customer(
+        incident,
+        template="resolution",
+        actor=actor,
+        key=f"{incident.pk}:resolution",
+        resolution_summary=incident.resolution_summary,
+        measures_taken=incident.measures_taken,
+        advice_given=incident.advice_given,
+    )
+    return incident
+
+
+def record_view(incident: Incident, *, actor) -> None:
+    """The read-access log: which agent opened which customer's incident."""
+    _record(AuditAction.INCIDENT_VIEWED, incident, actor)
+
+
+@transaction.atomic
+def create_customer(*, display_name: str, email: str, account_reference: str, language: str, actor) -> Customer:
+    if Customer.objects.filter(account_reference__iexact=account_reference.strip()).exists():
+        raise PlaybookError("A customer with that account reference exists already: search for it instead.")
+    customer = Customer.objects.create(
+        display_name=display_name.strip(),
+        email=email.strip().lower(),
+        account_reference=account_reference.strip(),
+        language=language,
+    )
+    audit.record(AuditAction.CUSTOMER_CREATED, actor=actor, target=customer, customer_id=customer.pk)
+    return customer
