@@ -33,3 +33,26 @@ def totp_now(device: TOTPDevice) -> str:
     """The code the agent's phone shows right now for this device."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "incidents.Customer"
+
+    display_name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.org")
+    account_reference = factory.Sequence(lambda n: f"ACC-{n:05d}")
+    language = "en"
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "incidents.Incident"
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "phone"
+    summary = "Customer reports a changed payout account"
+    severity = 2
+    opened_by = factory.SubFactory(UserFactory, roles=["agent"])
+    updated_by = factory.SelfAttribute("opened_by")
+    assignee = factory.SelfAttribute("opened_by")
