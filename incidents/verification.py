@@ -64,12 +64,14 @@ def send_code(incident: Incident, *, identified_by: str, actor) -> CallerVerific
         raise PlaybookError("The caller is already verified for this incident.")
     incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
     code = f"{secrets.randbelow(10**6):06d}"
+    now = timezone.now()
     verification = CallerVerification.objects.create(
+        created_at=now,
         incident=incident,
         identified_by=identified_by,
         code_hash=make_password(code),
         sent_to=incident.customer.email,
-        expires_at=timezone.now() + CODE_LIFETIME,
+        expires_at=now + CODE_LIFETIME,
         requested_by=actor,
     )
     _record(AuditAction.CALLER_CODE_SENT, verification, actor, identified_by=identified_by)

@@ -27,7 +27,9 @@ def customer(db):
 
 @pytest.fixture
 def incident(customer, tier1):
-    return services.open_incident(customer=customer, channel="phone", summary="Payout account changed", severity=2, actor=tier1)
+    return services.open_incident(
+        customer=customer, channel="phone", summary="Payout account changed", severity=2, actor=tier1
+    )
 
 
 def sent_code(incident) -> str:

@@ -18,12 +18,21 @@ def walk_to(incident, stage, actor):
     """Drive an incident through the real services up to `stage`."""
     steps = {
         Stage.CONFIRM: lambda i: services.record_unauthorized_change(
-            i, kind="transaction", description="New payee added", noticed_at=None, actor=actor, expected_version=i.version
+            i,
+            kind="transaction",
+            description="New payee added",
+            noticed_at=None,
+            actor=actor,
+            expected_version=i.version,
         ),
         Stage.SECURE: lambda i: (
             verify_caller(i, actor),
             services.record_securing(
-                fresh(i), password_advice="done", customer_two_factor="enabled_now", actor=actor, expected_version=fresh(i).version
+                fresh(i),
+                password_advice="done",
+                customer_two_factor="enabled_now",
+                actor=actor,
+                expected_version=fresh(i).version,
             ),
         ),
         Stage.INVESTIGATE: lambda i: services.record_findings(
@@ -75,19 +84,28 @@ def test_step_two_gate_names_both_missing_items(incident, tier1):
 def test_investigate_gate_waits_for_a_verdict_on_every_ip(incident, tier1):
     incident = walk_to(incident, Stage.INVESTIGATE, tier1)
     services.add_indicators_from_log(incident, log_text="login from 185.220.101.7 and 8.8.8.8", actor=tier1)
-    incident = services.record_findings(fresh(incident), findings="Two IPs", actor=tier1, expected_version=fresh(incident).version)
+    incident = services.record_findings(
+        fresh(incident), findings="Two IPs", actor=tier1, expected_version=fresh(incident).version
+    )
     with pytest.raises(PlaybookError, match=r"give every IP address a verdict \(still open: 185.220.101.7, 8.8.8.8\)"):
         services.advance(incident, actor=tier1, expected_version=incident.version)
     for indicator in incident.indicators.all():
         services.set_indicator_verdict(indicator, verdict="unauthorized", actor=tier1)
-    assert services.advance(fresh(incident), actor=tier1, expected_version=fresh(incident).version).stage == Stage.ESCALATE
+    assert (
+        services.advance(fresh(incident), actor=tier1, expected_version=fresh(incident).version).stage == Stage.ESCALATE
+    )
 
 
 def test_whole_playbook_to_resolution(incident, tier1):
     incident = walk_to(incident, Stage.POST_INCIDENT, tier1)
     with pytest.raises(PlaybookError, match="write the resolution summary"):
         services.resolve_incident(
-            incident, resolution_summary="", measures_taken="x", advice_given="y", actor=tier1, expected_version=incident.version
+            incident,
+            resolution_summary="",
+            measures_taken="x",
+            advice_given="y",
+            actor=tier1,
+            expected_version=incident.version,
         )
     incident = services.resolve_incident(
         fresh(incident),
@@ -110,14 +128,23 @@ def test_advance_cannot_skip_resolution_form(incident, tier1):
 def test_not_confirmed_closes_with_reason_and_only_without_changes(incident, tier1):
     with pytest.raises(PlaybookError, match="Say why"):
         services.close_not_confirmed(incident, reason=" ", actor=tier1, expected_version=incident.version)
-    closed = services.close_not_confirmed(incident, reason="Customer's spouse made the change", actor=tier1, expected_version=incident.version)
+    closed = services.close_not_confirmed(
+        incident, reason="Customer's spouse made the change", actor=tier1, expected_version=incident.version
+    )
     assert (closed.stage, closed.status) == (Stage.CLOSED, Status.NOT_CONFIRMED)
     assert playbook.step_states(closed)[1]["state"] == "skipped"
 
 
 def test_confirmed_incident_cannot_close_as_false_alarm(incident, tier1):
     incident = walk_to(incident, Stage.CONFIRM, tier1)
-    services.record_unauthorized_change(incident, kind="contact", description="Phone changed", noticed_at=None, actor=tier1, expected_version=incident.version)
+    services.record_unauthorized_change(
+        incident,
+        kind="contact",
+        description="Phone changed",
+        noticed_at=None,
+        actor=tier1,
+        expected_version=incident.version,
+    )
     with pytest.raises(PlaybookError, match="confirmed and cannot close"):
         services.close_not_confirmed(fresh(incident), reason="x", actor=tier1, expected_version=fresh(incident).version)
 
@@ -135,7 +162,14 @@ def test_only_a_supervisor_reopens(incident, tier1, supervisor_agent):
 def test_closed_incident_refuses_step_actions(incident, tier1):
     services.close_not_confirmed(incident, reason="False alarm", actor=tier1, expected_version=incident.version)
     with pytest.raises(PlaybookError, match="is closed"):
-        services.record_unauthorized_change(fresh(incident), kind="other", description="x", noticed_at=None, actor=tier1, expected_version=fresh(incident).version)
+        services.record_unauthorized_change(
+            fresh(incident),
+            kind="other",
+            description="x",
+            noticed_at=None,
+            actor=tier1,
+            expected_version=fresh(incident).version,
+        )
 
 
 def test_escalation_is_possible_from_any_stage(incident, tier1):
@@ -154,16 +188,39 @@ def test_securing_requires_a_verified_caller_or_override(incident, tier1, superv
     ).incident
     incident = services.advance(fresh(incident), actor=tier1, expected_version=fresh(incident).version)
     with pytest.raises(PlaybookError, match="Verify the caller first"):
-        services.record_securing(incident, password_advice="done", customer_two_factor="declined", actor=tier1, expected_version=incident.version)
+        services.record_securing(
+            incident,
+            password_advice="done",
+            customer_two_factor="declined",
+            actor=tier1,
+            expected_version=incident.version,
+        )
     from incidents import verification
 
-    verification.override(incident, reason="Caller known to branch manager, email of record lost", actor=supervisor_agent)
-    services.record_securing(fresh(incident), password_advice="done", customer_two_factor="declined", actor=tier1, expected_version=fresh(incident).version)
+    verification.override(
+        incident, reason="Caller known to branch manager, email of record lost", actor=supervisor_agent
+    )
+    services.record_securing(
+        fresh(incident),
+        password_advice="done",
+        customer_two_factor="declined",
+        actor=tier1,
+        expected_version=fresh(incident).version,
+    )
 
 
 def test_stale_version_is_refused_and_names_who_changed_it(incident, tier1, security_agent):
     stale_version = incident.version
-    services.record_unauthorized_change(incident, kind="other", description="first", noticed_at=None, actor=security_agent, expected_version=stale_version)
+    services.record_unauthorized_change(
+        incident,
+        kind="other",
+        description="first",
+        noticed_at=None,
+        actor=security_agent,
+        expected_version=stale_version,
+    )
     with pytest.raises(services.StaleIncident, match="changed meanwhile by Sasha Security"):
-        services.record_unauthorized_change(incident, kind="other", description="second", noticed_at=None, actor=tier1, expected_version=stale_version)
+        services.record_unauthorized_change(
+            incident, kind="other", description="second", noticed_at=None, actor=tier1, expected_version=stale_version
+        )
     assert list(fresh(incident).changes.values_list("description", flat=True)) == ["first"]

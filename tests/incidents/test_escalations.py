@@ -1,0 +1,80 @@
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+
+from incidents import services
+from incidents.models import Escalation, Incident
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_claim_is_exclusive_and_the_loser_is_told_who_has_it(incident, tier1, security_agent):
+    escalation = services.escalate(incident, to_team="security", reason="Payout changed", severity=3, actor=tier1)
+    services.claim_escalation(escalation, actor=security_agent)
+    other = UserFactory(roles=["security"], full_name="Noor Night-shift")
+    with pytest.raises(services.EscalationTaken, match="Already claimed by Sasha Security"):
+        services.claim_escalation(escalation, actor=other)
+    assert Incident.objects.get(pk=incident.pk).assignee == security_agent
+
+
+def test_tier1_cannot_claim_security_escalations(incident, tier1):
+    escalation = services.escalate(incident, to_team="security", reason="x", severity=3, actor=tier1)
+    with pytest.raises(PermissionDenied):
+        services.claim_escalation(escalation, actor=tier1)
+
+
+def test_hand_back_returns_the_incident_to_the_escalating_team(incident, tier1, security_agent):
+    escalation = services.escalate(incident, to_team="security", reason="x", severity=3, actor=tier1)
+    services.claim_escalation(escalation, actor=security_agent)
+    services.return_escalation(escalation, reason="Not a takeover: customer's own device", actor=security_agent)
+    incident = Incident.objects.get(pk=incident.pk)
+    assert (incident.team, incident.assignee) == ("tier1", tier1)
+    # A new escalation is possible once the old one is back.
+    services.escalate(incident, to_team="tier2", reason="Second opinion", severity=2, actor=tier1)
+
+
+def test_only_the_claimant_resolves(incident, tier1, security_agent):
+    escalation = services.escalate(incident, to_team="security", reason="x", severity=3, actor=tier1)
+    services.claim_escalation(escalation, actor=security_agent)
+    with pytest.raises(PermissionDenied):
+        services.resolve_escalation(escalation, outcome="done", actor=UserFactory(roles=["security"]))
+    services.resolve_escalation(escalation, outcome="Sessions revoked", actor=security_agent)
+    assert Escalation.objects.get(pk=escalation.pk).status == "resolved"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_on_postgresql_have_exactly_one_winner(postgres):
+    from tests.factories import CustomerFactory
+
+    requester = UserFactory(roles=["agent"])
+    incident = services.open_incident(
+        customer=CustomerFactory(), channel="chat", summary="x", severity=4, actor=requester
+    )
+    escalation = services.escalate(incident, to_team="security", reason="Critical", severity=4, actor=requester)
+    agents = [UserFactory(roles=["security"], full_name=f"Agent {n}") for n in range(2)]
+    barrier = threading.Barrier(len(agents))
+    outcomes = {}
+
+    def claim(agent):
+        barrier.wait()
+        try:
+            services.claim_escalation(Escalation.objects.get(pk=escalation.pk), actor=agent)
+            outcomes[agent.full_name] = "won"
+        except services.EscalationTaken as exc:
+            outcomes[agent.full_name] = str(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [name for name, outcome in outcomes.items() if outcome == "won"]
+    assert len(winners) == 1
+    loser = next(outcome for outcome in outcomes.values() if outcome != "won")
+    assert f"Already claimed by {winners[0]}" in loser
+    assert Escalation.objects.get(pk=escalation.pk).claimed_by.full_name == winners[0]
