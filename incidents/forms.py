@@ -21,7 +21,15 @@ from .verification import IDENTIFIED_BY
 MAX_TEXT = 5000
 
 
-class RedactingForm(forms.Form):
+class UniqueIdsForm(forms.Form):
+    """Many forms share the incident page: field ids carry the form's name so labels stay unique."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{type(self).__name__.removesuffix('Form').lower()}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class RedactingForm(UniqueIdsForm):
     """Replaces card numbers in every text field before anyone stores them; counts them for a notice."""
 
     redactions = 0
@@ -73,13 +81,13 @@ class NewCustomerForm(RedactingForm):
     language = forms.ChoiceField(choices=Language.choices)
 
 
-class SendCodeForm(forms.Form):
+class SendCodeForm(UniqueIdsForm):
     identified_by = forms.ChoiceField(
         label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=forms.RadioSelect
     )
 
 
-class CheckCodeForm(forms.Form):
+class CheckCodeForm(UniqueIdsForm):
     code = forms.CharField(
         label="Code the caller reads back",
         max_length=12,
@@ -138,7 +146,7 @@ class LogPasteForm(RedactingForm):
     )
 
 
-class VerdictForm(forms.Form):
+class VerdictForm(UniqueIdsForm):
     verdict = forms.ChoiceField(choices=[c for c in Verdict.choices if c[0] != Verdict.PENDING])
 
 
@@ -191,7 +199,7 @@ class ResolutionForm(VersionedForm):
     )
 
 
-class AdvanceForm(forms.Form):
+class AdvanceForm(UniqueIdsForm):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 

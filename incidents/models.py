@@ -169,11 +169,19 @@ class VerificationStatus(models.TextChoices):
     OVERRIDDEN = "overridden", "Supervisor override"
 
 
+class IdentifiedBy(models.TextChoices):
+    EMAIL = "email", "email address of record"
+    ACCOUNT_REFERENCE = "account_reference", "account / service name"
+    SUPERVISOR = "supervisor", "supervisor override"
+
+
 class CallerVerification(models.Model):
     """How the caller proved they hold the account: a one-time code to the address of record."""
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="verifications")
-    identified_by = models.CharField(max_length=20, help_text="How stage 1 found the account.")
+    identified_by = models.CharField(
+        max_length=20, choices=IdentifiedBy.choices, help_text="How stage 1 found the account."
+    )
     code_hash = models.CharField(max_length=128, blank=True)
     sent_to = models.EmailField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

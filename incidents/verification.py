@@ -15,14 +15,17 @@ from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
 
-from .models import CallerVerification, Incident, VerificationStatus
+from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
 from .outbox import notify_customer
 from .playbook import PlaybookError
 from .redaction import redacted
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
-IDENTIFIED_BY = {"email": "email address of record", "account_reference": "account / service name"}
+IDENTIFIED_BY = {
+    IdentifiedBy.EMAIL: IdentifiedBy.EMAIL.label,
+    IdentifiedBy.ACCOUNT_REFERENCE: IdentifiedBy.ACCOUNT_REFERENCE.label,
+}
 PASSED = (VerificationStatus.VERIFIED, VerificationStatus.OVERRIDDEN)
 
 
@@ -135,7 +138,7 @@ def override(incident: Incident, *, reason: str, actor) -> CallerVerification:
     incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
     verification = CallerVerification.objects.create(
         incident=incident,
-        identified_by="supervisor",
+        identified_by=IdentifiedBy.SUPERVISOR,
         status=VerificationStatus.OVERRIDDEN,
         verified_at=timezone.now(),
         override_reason=redacted(reason),

@@ -2,10 +2,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, ensure_demo_agents
+from incidents.demo import ensure_demo_desk
 
 
 class Command(BaseCommand):
-    help = "Load demo agents (and, where the apps provide them, demo data) idempotently."
+    help = "Load demo agents, customers and incidents idempotently."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -16,7 +17,10 @@ class Command(BaseCommand):
         if not settings.DEBUG and not allow_production:
             raise CommandError("Refusing to load demo agents with known passwords while DEBUG is off.")
         agents = ensure_demo_agents()
-        self.stdout.write(self.style.SUCCESS(f"Demo agents ready ({len(agents)})."))
+        customers, incidents = ensure_demo_desk({agent.email.split("@")[0]: agent for agent in agents})
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo desk ready: {len(agents)} agents, {customers} customers, {incidents} incidents.")
+        )
         self.stdout.write(f"Sign in with any of these (password: {DEMO_PASSWORD}):")
         for agent in agents:
             self.stdout.write(f"  {agent.email:28} {', '.join(sorted(agent.roles))}")
