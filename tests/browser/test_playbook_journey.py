@@ -31,9 +31,7 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
     base = live_server.url
     tier1 = UserFactory(roles=["agent"], full_name="Alex Agent")
     security = UserFactory(roles=["security"], full_name="Sasha Security")
-    CustomerFactory(
-        display_name="Kari Nordmann", email="kari@example.org", account_reference="ACC-4242", language="nb"
-    )
+    CustomerFactory(display_name="Kari Nordmann", email="kari@example.org", account_reference="ACC-4242", language="nb")
 
     agent_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     security_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
