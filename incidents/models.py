@@ -241,7 +241,7 @@ class Indicator(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="indicators")
     ip = models.GenericIPAddressField(db_index=True)
-    scope = models.CharField(max_length=12, help_text="public, private, loopback, reserved, ...")
+    scope = models.CharField(max_length=16, help_text="public, private, documentation, loopback, reserved, ...")
     verdict = models.CharField(max_length=12, choices=Verdict.choices, default=Verdict.PENDING)
     context = models.CharField(max_length=300, blank=True, help_text="The log line it came from.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -32,6 +32,18 @@ def _isolated_var(settings, tmp_path):
     settings.EMAIL_FILE_PATH = tmp_path / "mail"
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Celery tasks run eagerly in tests, even with CELERY_BROKER_URL set; the tests that need a
+    real broker and worker switch this off themselves."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def postgres(db):
     """Marks a test that needs PostgreSQL; the test database must be PostgreSQL."""
