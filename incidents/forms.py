@@ -212,7 +212,14 @@ class IncidentFilterForm(forms.Form):
         choices=[("", "Any severity"), *Severity.choices], coerce=int, required=False, empty_value=None
     )
     team = forms.ChoiceField(choices=[("", "Any team"), *Team.choices], required=False)
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any assignee")
     mine = forms.BooleanField(label="Assigned to me", required=False)
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True).order_by("full_name")
 
     def clean_ip(self):
         text = self.cleaned_data["ip"].strip()

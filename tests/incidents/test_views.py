@@ -198,3 +198,26 @@ def test_other_agents_cannot_claim_through_the_page_and_see_the_holder(client, v
     verified_client(UserFactory(roles=["security"]))
     response = client.post(reverse("incidents:escalation-claim", args=[escalation.pk]), follow=True)
     assert "Already claimed by Sasha Security" in response.content.decode()
+
+
+def test_list_filters_and_text_search(as_agent, tier1, security_agent):
+    mine = IncidentFactory(opened_by=tier1, severity=4, summary="Payee added overnight")
+    theirs = IncidentFactory(opened_by=security_agent, severity=1, summary="Email changed")
+    services.add_indicators_from_log(theirs, log_text="from 203.0.113.77", actor=security_agent)
+
+    def listed(**params):
+        page = as_agent.get(reverse("incidents:incident-list"), params).content.decode()
+        return {ref for ref in (mine.reference, theirs.reference) if ref in page}
+
+    assert listed() == {mine.reference, theirs.reference}
+    assert listed(mine="on") == {mine.reference}
+    assert listed(severity="1") == {theirs.reference}
+    assert listed(assignee=str(security_agent.pk)) == {theirs.reference}
+    assert listed(q="payee") == {mine.reference}
+    assert listed(q=mine.reference.lower()) == {mine.reference}
+    assert listed(q=theirs.customer.account_reference) == {theirs.reference}
+    assert listed(ip="203.0.113.0/24") == {theirs.reference}
+    assert (
+        "Enter an IPv4 or IPv6 address"
+        in as_agent.get(reverse("incidents:incident-list"), {"ip": "300.1.1.1"}).content.decode()
+    )

@@ -1,0 +1,89 @@
+"""Admin pages for supervisors: look up and correct reference data. Workflow changes go through
+the desk (services), so playbook records are read-only here."""
+
+from django.contrib import admin
+
+from .models import (
+    CallerVerification,
+    Customer,
+    CustomerUpdate,
+    Escalation,
+    Incident,
+    Indicator,
+    Note,
+    UnauthorizedChange,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("display_name", "account_reference", "email", "language", "created_at")
+    search_fields = ("display_name", "account_reference", "email")
+    list_filter = ("language",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ChangeInline(admin.TabularInline):
+    model = UnauthorizedChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "description", "noticed_at", "recorded_by", "created_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class IndicatorInline(ChangeInline):
+    model = Indicator
+    readonly_fields = ("ip", "scope", "verdict", "recorded_by", "created_at")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "customer", "stage", "status", "severity", "team", "assignee", "created_at")
+    list_filter = ("status", "stage", "severity", "team", "channel", "restricted")
+    search_fields = ("summary", "customer__display_name", "customer__account_reference")
+    list_select_related = ("customer", "assignee")
+    inlines = [ChangeInline, IndicatorInline]
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "from_team", "to_team", "severity", "status", "requested_at", "claimed_by")
+    list_filter = ("to_team", "status", "severity")
+    list_select_related = ("incident", "claimed_by")
+
+
+@admin.register(CallerVerification)
+class CallerVerificationAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "identified_by", "status", "attempts", "created_at", "requested_by")
+    list_filter = ("status", "identified_by")
+    exclude = ("code_hash",)
+    list_select_related = ("incident", "requested_by")
+
+
+@admin.register(CustomerUpdate)
+class CustomerUpdateAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "template", "language", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "template", "language")
+    list_select_related = ("incident",)
+
+
+@admin.register(Note)
+class NoteAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "visibility", "author", "created_at")
+    list_filter = ("visibility",)
+    list_select_related = ("incident", "author")
