@@ -25,7 +25,10 @@ QUEUE_TEAMS = {
 
 
 def visible_incidents(agent) -> QuerySet[Incident]:
-    """The one rule of incident visibility: restricted incidents are for security and supervisors."""
+    """The one rule of incident visibility: agents without a role see nothing; restricted incidents
+    are for the security team and supervisors."""
+    if not agent.roles:
+        return Incident.objects.none()
     incidents = Incident.objects.all()
     if not agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
         incidents = incidents.filter(restricted=False)

@@ -1,0 +1,104 @@
+"""Every incident-scoped URL, with every role and with an agent holding no role: allowed or denied.
+
+URLs are enumerated from the incidents URLconf, so a new incident URL must be added to the table.
+"""
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from incidents import services
+from tests.factories import IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["agent", "tier2", "security", "supervisor", None]
+# Who may reach an incident's URLs at all (beyond that, services may still refuse an action).
+SEES_NORMAL = {"agent", "tier2", "security", "supervisor"}
+SEES_RESTRICTED = {"security", "supervisor"}
+# URL name -> which object's pk it takes.
+INCIDENT_URLS = {
+    "incident-detail": "incident",
+    "incident-advance": "incident",
+    "incident-change": "incident",
+    "incident-not-confirmed": "incident",
+    "incident-reopen": "incident",
+    "verification-send": "incident",
+    "verification-check": "incident",
+    "verification-override": "incident",
+    "incident-securing": "incident",
+    "incident-findings": "incident",
+    "incident-indicators": "incident",
+    "indicator-verdict": "indicator",
+    "incident-escalate": "incident",
+    "incident-no-escalation": "incident",
+    "incident-progress": "incident",
+    "incident-note": "incident",
+    "incident-resolve": "incident",
+    "escalation-claim": "escalation",
+    "escalation-return": "escalation",
+    "escalation-resolve": "escalation",
+}
+# Role-gated regardless of the incident: (url name, roles allowed).
+ROLE_GATED = {
+    "incident-reopen": {"supervisor"},
+    "verification-override": {"supervisor"},
+    "escalation-claim": {"tier2", "security", "supervisor"},  # the escalations here go to tier 2
+}
+
+
+def test_the_table_covers_every_incident_scoped_url():
+    patterns = get_resolver().url_patterns
+    incidents_ns = next(p for p in patterns if getattr(p, "namespace", None) == "incidents")
+    scoped = {p.name for p in incidents_ns.url_patterns if "<int:pk>" in str(p.pattern)}
+    assert scoped == set(INCIDENT_URLS)
+
+
+@pytest.fixture
+def objects():
+    requester = UserFactory(roles=["agent"])
+    made = {}
+    for kind in ("normal", "restricted"):
+        incident = IncidentFactory(restricted=kind == "restricted")
+        indicators = services.add_indicators_from_log(incident, log_text="seen 8.8.8.8", actor=requester)
+        escalation = services.escalate(incident, to_team="tier2", reason="r", severity=2, actor=requester)
+        made[kind] = {"incident": incident.pk, "indicator": indicators[0].pk, "escalation": escalation.pk}
+    return made
+
+
+def _url(name, kind, objects):
+    ids = objects[kind]
+    if name == "indicator-verdict":
+        return reverse(f"incidents:{name}", args=[ids["incident"], ids["indicator"]])
+    return reverse(f"incidents:{name}", args=[ids[INCIDENT_URLS[name]]])
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r or "no-role" for r in ROLES])
+@pytest.mark.parametrize("kind", ["normal", "restricted"])
+def test_every_incident_url_allows_or_denies_per_role(client, verified_client, objects, role, kind):
+    verified_client(UserFactory(roles=[role] if role else []))
+    sees = role in (SEES_RESTRICTED if kind == "restricted" else SEES_NORMAL)
+    checked = 0
+    for name in INCIDENT_URLS:
+        url = _url(name, kind, objects)
+        response = client.get(url) if name == "incident-detail" else client.post(url, {})
+        allowed = sees and role in ROLE_GATED.get(name, {role})
+        if allowed:
+            assert response.status_code not in (403, 404), f"{role} on {kind} {name}: {response.status_code}"
+        else:
+            assert response.status_code in (403, 404), f"{role} on {kind} {name}: {response.status_code}"
+        checked += 1
+    assert checked == len(INCIDENT_URLS)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r or "no-role" for r in ROLES])
+def test_lists_and_ip_search_hide_what_the_role_may_not_see(client, verified_client, objects, role):
+    from incidents.models import Incident, format_reference
+
+    verified_client(UserFactory(roles=[role] if role else []))
+    normal, restricted = (format_reference(objects[k]["incident"]) for k in ("normal", "restricted"))
+    listing = client.get(reverse("incidents:incident-list")).content.decode()
+    by_ip = client.get(reverse("incidents:ip-search"), {"ip": "8.8.8.8"}).content.decode()
+    for page in (listing, by_ip):
+        assert (normal in page) == (role in SEES_NORMAL)
+        assert (restricted in page) == (role in SEES_RESTRICTED)
+    assert Incident.objects.count() == 2
