@@ -36,6 +36,11 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
     agent_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     security_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page, sec = agent_ctx.new_page(), security_ctx.new_page()
+    csp_violations = []
+    for tab in (page, sec):
+        tab.on(
+            "console", lambda message: "Content Security Policy" in message.text and csp_violations.append(message.text)
+        )
     page.set_default_timeout(10_000)
     sec.set_default_timeout(10_000)
     sign_in(page, base, tier1)
@@ -148,5 +153,6 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
         "progress",
         "resolution",
     ]
+    assert not csp_violations, csp_violations
     agent_ctx.close()
     security_ctx.close()

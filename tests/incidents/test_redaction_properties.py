@@ -67,7 +67,9 @@ def test_ordinary_numbers_are_never_touched(value):
 
 
 @pytest.mark.django_db
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_card_numbers_never_reach_the_database_audit_or_email(data, tier1, customer, mailoutbox):
     from audit.models import AuditEntry
@@ -77,7 +79,9 @@ def test_card_numbers_never_reach_the_database_audit_or_email(data, tier1, custo
     number = data.draw(card_numbers())
     typed = data.draw(formatted(number))
     mailoutbox.clear()
-    incident = services.open_incident(customer=customer, channel="phone", summary=f"charged on {typed}", severity=2, actor=tier1)
+    incident = services.open_incident(
+        customer=customer, channel="phone", summary=f"charged on {typed}", severity=2, actor=tier1
+    )
     services.add_note(incident, body=f"card {typed} mentioned", visibility="customer", actor=tier1)
     services.add_indicators_from_log(incident, log_text=f"8.8.8.8 paid with {typed}", actor=tier1)
     stored = [

@@ -221,3 +221,25 @@ def test_list_filters_and_text_search(as_agent, tier1, security_agent):
         "Enter an IPv4 or IPv6 address"
         in as_agent.get(reverse("incidents:incident-list"), {"ip": "300.1.1.1"}).content.decode()
     )
+
+
+def test_hostile_text_renders_escaped_on_the_page_and_in_the_html_email(as_agent, incident, mailoutbox):
+    payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    as_agent.post(reverse("incidents:incident-note", args=[incident.pk]), {"body": payload, "visibility": "customer"})
+    page = as_agent.get(incident.get_absolute_url()).content.decode()
+    assert payload not in page and "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    html_email = mailoutbox[-1].alternatives[0][0]
+    assert payload not in html_email and "&lt;script&gt;" in html_email
+
+
+def test_state_changing_requests_need_the_csrf_token(tier1, incident):
+    from django.test import Client
+
+    from tests.conftest import verify_session
+
+    strict = verify_session(Client(enforce_csrf_checks=True), tier1)
+    response = strict.post(
+        reverse("incidents:incident-note", args=[incident.pk]), {"body": "x", "visibility": "internal"}
+    )
+    assert response.status_code == 403
+    assert not incident.notes.exists()
