@@ -34,3 +34,13 @@ def test_healthz_reaches_the_real_postgresql(client, postgres):
 
     assert connection.vendor == "postgresql"
     assert client.get("/healthz").json()["database"] == "ok"
+
+
+def test_pages_carry_the_security_headers(client):
+    response = client.get("/accounts/login/")
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "camera=()" in response["Permissions-Policy"]
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp

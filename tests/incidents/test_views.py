@@ -243,3 +243,12 @@ def test_state_changing_requests_need_the_csrf_token(tier1, incident):
     )
     assert response.status_code == 403
     assert not incident.notes.exists()
+
+
+def test_oversize_post_is_refused_with_a_clear_message(as_agent, incident):
+    response = as_agent.post(
+        reverse("incidents:incident-indicators", args=[incident.pk]), {"log_text": "8.8.8.8 " * 400_000}
+    )
+    assert response.status_code == 400
+    assert "too large" in response.content.decode()
+    assert not incident.indicators.exists()
