@@ -316,28 +316,32 @@ def claim_escalation(escalation: Escalation, *, actor) -> Escalation:
     return escalation
 
 
-def _lock_claimed(escalation: Escalation, actor) -> Escalation:
+def _close_claimed(
+    escalation: Escalation, *, status: str, text: str, missing: str, actor
+) -> tuple[Escalation, Incident]:
+    """End a claimed escalation (resolved or handed back); only its claimant or a supervisor may."""
     escalation = Escalation.objects.select_for_update().select_related("incident").get(pk=escalation.pk)
     if escalation.status != EscalationStatus.CLAIMED:
         raise PlaybookError("Claim the escalation first.")
     if escalation.claimed_by_id != actor.pk and not actor.has_any_role([Role.SUPERVISOR]):
         raise PermissionDenied("Only the agent who claimed it (or a supervisor) can do this.")
-    return escalation
+    if not text.strip():
+        raise PlaybookError(missing)
+    escalation.status, escalation.closed_at, escalation.outcome = status, timezone.now(), redacted(text)
+    escalation.save(update_fields=["status", "closed_at", "outcome"])
+    return escalation, _lock(escalation.incident)
 
 
 @transaction.atomic
 def return_escalation(escalation: Escalation, *, reason: str, actor) -> Escalation:
     """Hand the incident back to the team that escalated it, with the reason."""
-    escalation = _lock_claimed(escalation, actor)
-    if not reason.strip():
-        raise PlaybookError("Say why the incident goes back.")
-    escalation.status, escalation.closed_at, escalation.outcome = (
-        EscalationStatus.RETURNED,
-        timezone.now(),
-        redacted(reason),
+    escalation, incident = _close_claimed(
+        escalation,
+        status=EscalationStatus.RETURNED,
+        text=reason,
+        missing="Say why the incident goes back.",
+        actor=actor,
     )
-    escalation.save(update_fields=["status", "closed_at", "outcome"])
-    incident = _lock(escalation.incident)
     incident.team, incident.assignee = escalation.from_team, escalation.requested_by
     _save(incident, actor, "team", "assignee")
     _record(AuditAction.ESCALATION_RETURNED, incident, actor, target=escalation)
@@ -346,16 +350,14 @@ def return_escalation(escalation: Escalation, *, reason: str, actor) -> Escalati
 
 @transaction.atomic
 def resolve_escalation(escalation: Escalation, *, outcome: str, actor) -> Escalation:
-    escalation = _lock_claimed(escalation, actor)
-    if not outcome.strip():
-        raise PlaybookError("Describe what the team found and did.")
-    escalation.status, escalation.closed_at, escalation.outcome = (
-        EscalationStatus.RESOLVED,
-        timezone.now(),
-        redacted(outcome),
+    """The receiving team is done; the incident goes on with its playbook."""
+    escalation, incident = _close_claimed(
+        escalation,
+        status=EscalationStatus.RESOLVED,
+        text=outcome,
+        missing="Describe what the team found and did.",
+        actor=actor,
     )
-    escalation.save(update_fields=["status", "closed_at", "outcome"])
-    incident = _lock(escalation.incident)
     _save(incident, actor)
     _record(AuditAction.ESCALATION_RESOLVED, incident, actor, target=escalation)
     return escalation
