@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_htmx",
+    "auditlog",
     "accounts",
     "incidents",
     "audit",
