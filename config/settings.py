@@ -259,6 +259,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Copy the audit chain head outside the database (audit/anchors.py).
+    "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 5 * 60.0},
+}
 
 # --- Logging ---------------------------------------------------------------------------------
 LOGGING = {
