@@ -98,11 +98,6 @@ class AuditEntry(models.Model):
     def __str__(self):
         return f"#{self.seq} {self.action} by {self.actor_label or 'system'}"
 
-    @property
-    def data_text(self) -> str:
-        """The payload as one line of JSON, for display."""
-        return json.dumps(self.data, ensure_ascii=False, sort_keys=True) if self.data else ""
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise TypeError("Audit entries are append-only: they cannot be changed.")
@@ -110,3 +105,8 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are append-only: they cannot be deleted.")
+
+    @property
+    def data_text(self) -> str:
+        """The payload as one line of JSON, for display."""
+        return json.dumps(self.data, ensure_ascii=False, sort_keys=True) if self.data else ""
