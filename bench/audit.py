@@ -155,6 +155,11 @@ def main() -> None:
     started = time.perf_counter()
     fill_chain(args.entries)
     print(f"\nchain filled to {args.entries:,} entries in {time.perf_counter() - started:.1f} s")
+    if connection.vendor == "postgresql":
+        # Fresh statistics after a bulk COPY, as autovacuum would give a real table: without them
+        # the planner can misjudge the keyset batches (seen: 10k/s instead of 54k/s at 1M rows).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE audit_auditentry")
     result = verify_chain()
     status = "intact" if result.ok else f"BROKEN at #{result.broken_seq}: {result.reason}"
     print(
