@@ -4,7 +4,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN useradd --system --home /app bulwark && mkdir -p var && chown -R bulwark var \
+RUN useradd --system --home /app bulwark && mkdir -p var anchors && chown -R bulwark var anchors \
  && SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 USER bulwark
 EXPOSE 8000

@@ -1,4 +1,9 @@
-"""Agent account use cases: two-factor enrolment, verification, backup codes, resets."""
+"""Agent account use cases: two-factor enrolment, verification, backup codes, resets.
+
+Each writes its audit entry. Failures are recorded outside any transaction that the failure
+rolls back, so a refused code stays on the record (and django-otp's throttling counter stays
+incremented). Codes never go into an entry: only which method was used and why it was refused.
+"""
 
 from base64 import b32encode, b64encode
 from dataclasses import dataclass
@@ -13,6 +18,9 @@ from django_otp.models import Device, VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit import services as audit
+from audit.models import AuditAction
+
 from .models import User
 
 TOTP_DEVICE_NAME = "Authenticator app"
@@ -21,6 +29,10 @@ BACKUP_DEVICE_NAME = "Backup codes"
 
 class TwoFactorError(Exception):
     """A second-factor step was refused; the message is safe to show to the agent."""
+
+    def __init__(self, message: str, *, reason: str = "refused"):
+        super().__init__(message)
+        self.reason = reason  # a short machine word for the audit entry
 
 
 @dataclass(frozen=True)
@@ -49,25 +61,40 @@ def start_enrolment(user: User) -> Enrolment:
     )
 
 
-@transaction.atomic
 def confirm_enrolment(user: User, token: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending authenticator with a code from it; returns it and fresh backup codes.
 
     The confirming code is verified through django-otp, which records its time step on the
-    device, so the same code cannot be replayed at the next sign-in.
+    device, so the same code cannot be replayed at the next sign-in. Verification happens before
+    the confirming transaction, so a wrong code's throttling and audit entry are kept.
     """
-    if has_confirmed_authenticator(user):
-        raise TwoFactorError("You already have an authenticator. A supervisor can reset it.")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        raise TwoFactorError("Your enrolment expired; scan the new code below.")
-    _ensure_not_throttled(device)
-    if django_otp.verify_token(user, device.persistent_id, _normalise(token)) is None:
-        raise TwoFactorError("That code did not match. Check the time on your phone and try the newest code.")
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return device, issue_backup_codes(user)
+    try:
+        if has_confirmed_authenticator(user):
+            raise TwoFactorError("You already have an authenticator. A supervisor can reset it.", reason="enrolled")
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            raise TwoFactorError("Your enrolment expired; scan the new code below.", reason="no_pending_device")
+        _ensure_not_throttled(device)
+        if django_otp.verify_token(user, device.persistent_id, _normalise(token)) is None:
+            raise TwoFactorError(
+                "That code did not match. Check the time on your phone and try the newest code.", reason="wrong_code"
+            )
+    except TwoFactorError as exc:
+        audit.record(
+            AuditAction.SECOND_FACTOR_FAILED,
+            actor=user,
+            target=user,
+            step="enrolment",
+            method="totp",
+            reason=exc.reason,
+        )
+        raise
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        audit.record(AuditAction.TWO_FACTOR_ENROLLED, actor=user, target=user, method="totp")
+        return device, issue_backup_codes(user)
 
 
 @transaction.atomic
@@ -77,6 +104,7 @@ def issue_backup_codes(user: User) -> list[str]:
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    audit.record(AuditAction.BACKUP_CODES_ISSUED, actor=user, target=user, count=len(codes))
     return codes
 
 
@@ -87,16 +115,27 @@ def verify_second_factor(user: User, token: str) -> Device:
     passes only once.
     """
     token = _normalise(token)
-    if not token:
-        raise TwoFactorError("Enter the 6-digit code from your authenticator app, or a backup code.")
     model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
-    devices = list(model.objects.filter(user=user, confirmed=True))
-    for device in devices:
-        _ensure_not_throttled(device)
-        verified = django_otp.verify_token(user, device.persistent_id, token)
-        if verified is not None:
-            return verified
-    raise TwoFactorError("That code is not valid. Codes work once; wait for the next one and try again.")
+    method = "totp" if model is TOTPDevice else "backup_code"
+    try:
+        if not token:
+            raise TwoFactorError(
+                "Enter the 6-digit code from your authenticator app, or a backup code.", reason="empty"
+            )
+        for device in model.objects.filter(user=user, confirmed=True):
+            _ensure_not_throttled(device)
+            verified = django_otp.verify_token(user, device.persistent_id, token)
+            if verified is not None:
+                audit.record(AuditAction.SECOND_FACTOR_PASSED, actor=user, target=user, method=method)
+                return verified
+        raise TwoFactorError(
+            "That code is not valid. Codes work once; wait for the next one and try again.", reason="wrong_code"
+        )
+    except TwoFactorError as exc:
+        audit.record(
+            AuditAction.SECOND_FACTOR_FAILED, actor=user, target=user, step="sign_in", method=method, reason=exc.reason
+        )
+        raise
 
 
 def backup_codes_left(user: User) -> int:
@@ -106,8 +145,9 @@ def backup_codes_left(user: User) -> int:
 @transaction.atomic
 def reset_two_factor(agent: User, *, actor: User) -> None:
     """Remove every second factor of an agent, so their next sign-in starts a new enrolment."""
-    TOTPDevice.objects.filter(user=agent).delete()
+    removed_totp, _ = TOTPDevice.objects.filter(user=agent).delete()
     StaticDevice.objects.filter(user=agent).delete()
+    audit.record(AuditAction.TWO_FACTOR_RESET, actor=actor, target=agent, authenticators_removed=removed_totp)
 
 
 def _ensure_not_throttled(device: Device) -> None:
@@ -117,8 +157,8 @@ def _ensure_not_throttled(device: Device) -> None:
     if extra and extra.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
         locked_until = extra.get("locked_until")
         seconds = max(1, int((locked_until - timezone.now()).total_seconds())) if locked_until else 1
-        raise TwoFactorError(f"Too many wrong codes. Wait {seconds} seconds before trying again.")
-    raise TwoFactorError("Verification is not possible right now; try again shortly.")
+        raise TwoFactorError(f"Too many wrong codes. Wait {seconds} seconds before trying again.", reason="throttled")
+    raise TwoFactorError("Verification is not possible right now; try again shortly.", reason="not_allowed")
 
 
 def _normalise(token: str) -> str:

@@ -23,6 +23,11 @@ def current() -> RequestContext:
     return _current.get()
 
 
+def current_request_id() -> str | None:
+    """django-auditlog's correlation id (AUDITLOG_CID_GETTER): our request id."""
+    return _current.get().request_id or None
+
+
 def bind(context: RequestContext) -> contextvars.Token:
     return _current.set(context)
 

@@ -1,11 +1,12 @@
 """Writing to the audit trail. Services call record(); nothing else writes audit entries."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import chain, context
+from . import chain, context, exports, selectors
 from .models import AuditAction, AuditEntry
 
 
@@ -51,3 +52,16 @@ def record(
 def _jsonable(data: dict) -> dict:
     # Stored JSON must hash the same after a round trip through the database.
     return chain.json.loads(chain.canonical(data))
+
+
+def export_entries(filters: dict, *, fmt: str, actor) -> Iterator[str]:
+    """Record the export, then return the lines of the filtered entries in `fmt` (csv or jsonl).
+
+    The entry is written before the first line leaves, so an export interrupted half-way is
+    still on the record. The export stops at the head as it was before that entry: it contains
+    what existed when it was asked for, and not its own record.
+    """
+    _content_type, render = exports.FORMATS[fmt]
+    upto = selectors.head_seq()
+    record(AuditAction.AUDIT_EXPORTED, actor=actor, format=fmt, filters=filters, upto_seq=upto)
+    return render(selectors.iter_entries(filters, upto_seq=upto))

@@ -5,4 +5,6 @@ from . import views
 app_name = "audit"
 urlpatterns = [
     path("", views.audit_index, name="index"),
+    path("export.csv", views.audit_export, {"fmt": "csv"}, name="export-csv"),
+    path("export.jsonl", views.audit_export, {"fmt": "jsonl"}, name="export-jsonl"),
 ]

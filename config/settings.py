@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_htmx",
+    "auditlog",
     "accounts",
     "incidents",
     "audit",
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "audit.context.RequestContextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.registry.AuditlogContextMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.AgentSessionMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",
@@ -160,6 +162,16 @@ AXES_VERBOSE = False
 # Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER via code only once the proxy is
 # known to overwrite X-Forwarded-For; by default the socket address is trusted.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# --- Audit trail ---------------------------------------------------------------------------
+# Model changes (django-auditlog). Models are registered in code with audit.registry.track().
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_CID_GETTER = "audit.context.current_request_id"
+AUDITLOG_MASK_CALLABLE = "audit.registry.mask"
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+# The chain head is written here every few minutes (audit.tasks.anchor_chain_head); keep it on
+# storage the database owner cannot rewrite (another host, an append-only or WORM volume).
+AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")))
 
 # --- Sessions: 30 idle minutes, 12 hours in all (the absolute limit is in AgentSessionMiddleware)
 SESSION_COOKIE_AGE = 30 * 60
@@ -248,6 +260,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Copy the audit chain head outside the database (audit/anchors.py).
+    "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 5 * 60.0},
+}
 
 # --- Logging ---------------------------------------------------------------------------------
 LOGGING = {

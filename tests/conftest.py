@@ -5,7 +5,7 @@ import os
 import shutil
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from tests.factories import UserFactory, confirmed_totp_device
@@ -30,6 +30,34 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(autouse=True)
 def _isolated_var(settings, tmp_path):
     settings.EMAIL_FILE_PATH = tmp_path / "mail"
+    settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchors.jsonl"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_passes_the_audit_triggers():
+    """Let Django's `flush` empty the append-only audit tables between transactional tests.
+
+    pytest-django resets the database after a `django_db(transaction=True)` test with
+    `manage.py flush` (TRUNCATE on PostgreSQL, DELETE on SQLite), which the audit triggers
+    rightly refuse. Only that command is wrapped, in `audit.triggers.suspended()`: the test
+    database's owner disables the triggers inside the flush's own transaction and re-enables them
+    before it commits. During every test the triggers are exactly those production runs, and the
+    production trigger functions carry no bypass for tests to use.
+    """
+    from django.core.management.commands import flush
+
+    from audit import triggers
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
+        with triggers.suspended(connection):
+            return original(self, **options)
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
 
 
 @pytest.fixture(autouse=True)
