@@ -42,7 +42,7 @@ from django.db.models.signals import pre_save
 from . import context
 
 MASK = "[masked]"
-_SECRET_NAME = re.compile(r"password|secret|token|otp|(^|_)key$|^bin_key$|code_hash|hashed|(^|_)code$")
+_SECRET_NAME = re.compile(r"(^|_)password(_hash)?$|secret|token|otp|(^|_)key$|^bin_key$|code_hash|hashed|(^|_)code$")
 _NEVER_TRACKED_APPS = {"django_otp", "otp_totp", "otp_static", "otp_email", "otp_hotp", "sessions", "auditlog"}
 
 

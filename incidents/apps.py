@@ -4,3 +4,37 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents"
+
+    def ready(self):
+        from audit.registry import track
+
+        # Field changes recorded by django-auditlog. Free text and contact data may hold personal
+        # data: recorded as changed, values masked. Never the verification code hash.
+        track(
+            self.get_model("Customer"),
+            include=["display_name", "email", "language", "account_reference"],
+            mask=["display_name", "email"],
+        )
+        track(
+            self.get_model("Incident"),
+            include=[
+                "stage", "status", "severity", "team", "assignee", "restricted", "summary",
+                "password_advice", "customer_two_factor", "findings", "no_escalation_reason",
+                "resolution_summary", "measures_taken", "advice_given", "not_confirmed_reason", "closed_at",
+            ],
+            mask=["summary", "findings", "no_escalation_reason", "resolution_summary", "measures_taken", "advice_given", "not_confirmed_reason"],
+        )  # fmt: skip
+        track(
+            self.get_model("CallerVerification"),
+            include=["identified_by", "status", "attempts", "verified_at", "override_reason"],
+            mask=["override_reason"],
+        )
+        track(self.get_model("UnauthorizedChange"), include=["kind", "description", "noticed_at"], mask=["description"])
+        track(self.get_model("Indicator"), include=["ip", "scope", "verdict"])
+        track(
+            self.get_model("Escalation"),
+            include=["to_team", "severity", "status", "claimed_by", "closed_at", "outcome"],
+            mask=["outcome"],
+        )
+        track(self.get_model("Note"), include=["visibility", "body"], mask=["body"])
+        track(self.get_model("CustomerUpdate"), include=["status", "attempts", "sent_at", "last_error"])

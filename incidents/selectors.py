@@ -138,6 +138,17 @@ def _timeline(notes, escalations, updates) -> list[dict]:
     return sorted(events, key=lambda event: event["at"], reverse=True)
 
 
+def incident_history(incident: Incident, limit: int = 500) -> list[dict]:
+    """The history tab: the incident's audit entries merged with its notes, newest first."""
+    from audit.selectors import entries_for_incident
+
+    entries = list(entries_for_incident(incident.pk).select_related("actor").order_by("-seq")[:limit])
+    notes = list(incident.notes.select_related("author").order_by("-created_at")[:limit])
+    events = [{"at": e.created_at, "kind": "audit", "item": e} for e in entries]
+    events += [{"at": n.created_at, "kind": "note", "item": n} for n in notes]
+    return sorted(events, key=lambda event: event["at"], reverse=True)
+
+
 def open_escalations(team: str) -> QuerySet[Escalation]:
     """The queue of one receiving team: most severe first, then longest waiting."""
     return (

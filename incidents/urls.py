@@ -9,6 +9,7 @@ urlpatterns = [
     path("incidents/new/", views.incident_create, name="incident-create"),
     path("customers/new/", views.customer_create, name="customer-create"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
+    path("incidents/<int:pk>/history/", views.incident_history, name="incident-history"),
     path("incidents/<int:pk>/advance/", views.advance, name="incident-advance"),
     path("incidents/<int:pk>/changes/", views.record_change, name="incident-change"),
     path("incidents/<int:pk>/not-confirmed/", views.close_not_confirmed, name="incident-not-confirmed"),

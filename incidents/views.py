@@ -68,6 +68,15 @@ def incident_detail(request, pk):
     return _detail(request, incident)
 
 
+def incident_history(request, pk):
+    incident = selectors.incident_for_agent(pk, request.user)
+    return render(
+        request,
+        "incidents/incident_history.html",
+        {"incident": incident, "events": selectors.incident_history(incident)},
+    )
+
+
 def _detail(request, incident, status=200, **bound):
     """The incident page; `bound` replaces a blank form by the one just submitted (with its errors)."""
     versioned = {"version": incident.version}

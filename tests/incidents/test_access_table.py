@@ -18,6 +18,7 @@ SEES_RESTRICTED = {"security", "supervisor"}
 # URL name -> which object's pk it takes.
 INCIDENT_URLS = {
     "incident-detail": "incident",
+    "incident-history": "incident",
     "incident-advance": "incident",
     "incident-change": "incident",
     "incident-not-confirmed": "incident",
@@ -80,7 +81,7 @@ def test_every_incident_url_allows_or_denies_per_role(client, verified_client, o
     checked = 0
     for name in INCIDENT_URLS:
         url = _url(name, kind, objects)
-        response = client.get(url) if name == "incident-detail" else client.post(url, {})
+        response = client.get(url) if name in ("incident-detail", "incident-history") else client.post(url, {})
         allowed = sees and role in ROLE_GATED.get(name, {role})
         if allowed:
             assert response.status_code not in (403, 404), f"{role} on {kind} {name}: {response.status_code}"

@@ -36,7 +36,7 @@ def snapshot(incident_pk):
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
-@given(url_name=st.sampled_from(sorted(set(INCIDENT_URLS) - {"incident-detail"})), post=POSTS)
+@given(url_name=st.sampled_from(sorted(set(INCIDENT_URLS) - {"incident-detail", "incident-history"})), post=POSTS)
 def test_random_posts_never_break_a_page_or_change_saved_data_when_refused(
     client, verified_client, supervisor_agent, incident, url_name, post
 ):
