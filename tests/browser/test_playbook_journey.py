@@ -153,6 +153,22 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
         "progress",
         "resolution",
     ]
+    # The audit trail shows every step, on the history tab and in the viewer.
+    sec.goto(f"{base}/incidents/{incident.pk}/history/")
+    history = sec.locator("table").inner_text()
+    for event in (
+        "Incident opened",
+        "Caller verified",
+        "Playbook stage advanced",
+        "Escalation claimed",
+        "Incident closed",
+        "Customer email sent",
+    ):
+        assert event in history, event
+    screenshot(sec, "07-history")
+    sec.goto(f"{base}/audit/?incident={incident.pk}")
+    assert "Incident viewed" in sec.locator("main").inner_text()
+    screenshot(sec, "08-audit-viewer")
     assert not csp_violations, csp_violations
     agent_ctx.close()
     security_ctx.close()
