@@ -29,6 +29,40 @@ def access_level(view: Callable) -> str | None:
     return getattr(view, "bulwark_access", None) or getattr(getattr(view, "view_class", None), "bulwark_access", None)
 
 
+REAUTH_KEY = "bulwark_reauth_at"
+REAUTH_SECONDS = 5 * 60
+
+
+def recently_reauthenticated(request) -> bool:
+    import time
+
+    return time.time() - request.session.get(REAUTH_KEY, 0) < REAUTH_SECONDS
+
+
+def reauth_required(view: Callable) -> Callable:
+    """Sensitive actions need the password and a fresh code within the last five minutes.
+
+    Without it the agent is sent to confirm, then back to the page they came from to submit again.
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if recently_reauthenticated(request):
+            return view(request, *args, **kwargs)
+        from django.contrib import messages
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+        back = request.META.get("HTTP_REFERER", "") if request.method == "POST" else request.get_full_path()
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = "/"
+        messages.info(request, "This is a sensitive action: confirm it is you, then do it again.")
+        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': back})}")
+
+    return wrapped
+
+
 def role_required(roles: Iterable[str]) -> Callable:
     """Refuse (403) agents holding none of the roles."""
     roles = frozenset(roles)

@@ -45,3 +45,15 @@ class EnrolmentForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
         help_text="Enter the 6-digit code your app now shows, to prove it is set up.",
     )
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+    )
+    token = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"}),
+        help_text="A fresh 6-digit code from your authenticator app, or a backup code.",
+    )

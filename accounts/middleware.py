@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 
+from . import sessions
 from .access import FIRST_FACTOR, PUBLIC, access_level
 from .services import has_confirmed_authenticator
 
@@ -30,6 +31,8 @@ class AgentSessionMiddleware:
             elif time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 messages.info(request, "Your session reached its 12-hour limit. Please sign in again.")
+            else:
+                sessions.touch(request)
         return self.get_response(request)
 
 

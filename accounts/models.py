@@ -92,3 +92,39 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_any_role(self, roles) -> bool:
         return bool(self.roles & set(roles))
+
+
+class AgentSession(models.Model):
+    """One signed-in browser of an agent, so they (and supervisors) can see and end it.
+
+    `sid` is a random id kept inside the session data: it survives the session-key changes made
+    after each sign-in factor, while `session_key` follows the current key.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agent_sessions")
+    sid = models.CharField(max_length=32, unique=True)
+    session_key = models.CharField(max_length=40, db_index=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="agent_session_active")]
+
+    def __str__(self):
+        return f"{self.user} on {self.device}"
+
+    @property
+    def device(self) -> str:
+        """A short human description of the browser: "Firefox on Linux"."""
+        ua = self.user_agent
+        browser = next((name for key, name in _BROWSERS if key in ua), "Browser")
+        system = next((name for key, name in _SYSTEMS if key in ua), "unknown system")
+        return f"{browser} on {system}"
+
+
+_BROWSERS = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl")]
+_SYSTEMS = [("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]  # fmt: skip

@@ -7,6 +7,7 @@ incremented). Codes never go into an entry: only which method was used and why i
 
 from base64 import b32encode, b64encode
 from dataclasses import dataclass
+from datetime import timedelta
 
 import django_otp
 import qrcode
@@ -19,7 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit import services as audit
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry
 
 from .models import User
 
@@ -94,17 +95,20 @@ def confirm_enrolment(user: User, token: str) -> tuple[TOTPDevice, list[str]]:
         device.save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         audit.record(AuditAction.TWO_FACTOR_ENROLLED, actor=user, target=user, method="totp")
-        return device, issue_backup_codes(user)
+        notify_agent(user, "factor_added")
+        return device, issue_backup_codes(user, notify=False)
 
 
 @transaction.atomic
-def issue_backup_codes(user: User) -> list[str]:
+def issue_backup_codes(user: User, *, notify: bool = True) -> list[str]:
     """Replace the agent's backup codes with a new set; each code works once."""
     device, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True})
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     audit.record(AuditAction.BACKUP_CODES_ISSUED, actor=user, target=user, count=len(codes))
+    if notify:
+        notify_agent(user, "backup_codes_replaced")
     return codes
 
 
@@ -122,6 +126,7 @@ def verify_second_factor(user: User, token: str) -> Device:
             raise TwoFactorError(
                 "Enter the 6-digit code from your authenticator app, or a backup code.", reason="empty"
             )
+        _ensure_under_hourly_limit(user)
         for device in model.objects.filter(user=user, confirmed=True):
             _ensure_not_throttled(device)
             verified = django_otp.verify_token(user, device.persistent_id, token)
@@ -138,6 +143,31 @@ def verify_second_factor(user: User, token: str) -> Device:
         raise
 
 
+FAILURES_PER_HOUR = 100
+
+
+def _ensure_under_hourly_limit(user: User) -> None:
+    """At most 100 failed second-factor attempts per account per hour (back-off throttles far earlier)."""
+    since = timezone.now() - timedelta(hours=1)
+    failures = AuditEntry.objects.filter(
+        actor=user, action=AuditAction.SECOND_FACTOR_FAILED, created_at__gte=since
+    ).count()
+    if failures >= FAILURES_PER_HOUR:
+        raise TwoFactorError(
+            "Too many failed codes for this account in the last hour. Try again later or ask a supervisor.",
+            reason="hourly_limit",
+        )
+
+
+def reauthenticate(user: User, *, password: str, token: str) -> None:
+    """Password and a fresh code again, before a sensitive action; TwoFactorError if either is wrong."""
+    if not user.check_password(password or ""):
+        audit.record(AuditAction.SECOND_FACTOR_FAILED, actor=user, target=user, step="reauth", reason="wrong_password")
+        raise TwoFactorError("Password or code is not right.", reason="wrong_password")
+    verify_second_factor(user, token)
+    audit.record(AuditAction.REAUTHENTICATED, actor=user, target=user)
+
+
 def backup_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
@@ -148,6 +178,14 @@ def reset_two_factor(agent: User, *, actor: User) -> None:
     removed_totp, _ = TOTPDevice.objects.filter(user=agent).delete()
     StaticDevice.objects.filter(user=agent).delete()
     audit.record(AuditAction.TWO_FACTOR_RESET, actor=actor, target=agent, authenticators_removed=removed_totp)
+    notify_agent(agent, "factor_reset")
+
+
+def notify_agent(user: User, notice: str) -> None:
+    """Email the agent about a change to their second factors, once the change is committed."""
+    from .tasks import send_agent_notice
+
+    transaction.on_commit(lambda: send_agent_notice.delay(user.pk, notice))
 
 
 def _ensure_not_throttled(device: Device) -> None:

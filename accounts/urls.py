@@ -10,6 +10,10 @@ urlpatterns = [
     path("enrol/", views.enrol, name="enrol"),
     path("profile/", views.profile, name="profile"),
     path("backup-codes/", views.regenerate_backup_codes, name="backup-codes"),
+    path("confirm/", views.reauth, name="reauth"),
+    path("sessions/", views.session_list, name="session-list"),
+    path("sessions/end/", views.session_end, name="session-end"),
     path("agents/", views.agent_list, name="agent-list"),
+    path("agents/<int:pk>/end-sessions/", views.agent_end_sessions, name="agent-end-sessions"),
     path("agents/<int:pk>/reset-2fa/", views.agent_reset_two_factor, name="agent-reset-2fa"),
 ]

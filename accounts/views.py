@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -8,9 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from . import services
-from .access import first_factor_only, public, role_required
-from .forms import EnrolmentForm, SignInForm, TokenForm
+from . import services, sessions
+from .access import REAUTH_KEY, first_factor_only, public, reauth_required, role_required
+from .forms import EnrolmentForm, ReauthForm, SignInForm, TokenForm
 from .models import User
 from .roles import AGENT_ADMIN_ROLES, Role
 
@@ -93,7 +95,56 @@ def enrol(request):
     return render(request, "accounts/enrol.html", {"form": form, "enrolment": enrolment, "next": _next_url(request)})
 
 
+def reauth(request):
+    """Confirm it is really the agent (password and a fresh code) before a sensitive action."""
+    form = ReauthForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.reauthenticate(
+                request.user, password=form.cleaned_data["password"], token=form.cleaned_data["token"]
+            )
+        except services.TwoFactorError as exc:
+            form.add_error(None, str(exc))
+        else:
+            request.session[REAUTH_KEY] = int(time.time())
+            messages.success(
+                request, "Confirmed. For the next five minutes sensitive actions need no new confirmation."
+            )
+            return redirect(_next_url(request))
+    return render(request, "accounts/reauth.html", {"form": form, "next": _next_url(request)})
+
+
+def session_list(request):
+    own_sid = request.session.get(sessions.SID_KEY)
+    return render(
+        request, "accounts/session_list.html", {"sessions": sessions.active_sessions(request.user), "own_sid": own_sid}
+    )
+
+
 @require_POST
+def session_end(request):
+    """End one of my sessions, or all the others."""
+    own_sid = request.session.get(sessions.SID_KEY)
+    if request.POST.get("sid"):
+        ended = sessions.end_sessions(request.user, actor=request.user, sid=request.POST["sid"], keep_sid=own_sid)
+    else:
+        ended = sessions.end_sessions(request.user, actor=request.user, keep_sid=own_sid)
+    messages.success(request, f"Ended {ended} session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:session-list")
+
+
+@require_POST
+@role_required(AGENT_ADMIN_ROLES)
+def agent_end_sessions(request, pk):
+    agent = get_object_or_404(User, pk=pk)
+    keep = request.session.get(sessions.SID_KEY) if agent == request.user else None
+    ended = sessions.end_sessions(agent, actor=request.user, keep_sid=keep)
+    messages.success(request, f"Ended {ended} session{'s' if ended != 1 else ''} of {agent}.")
+    return redirect("accounts:agent-list")
+
+
+@require_POST
+@reauth_required
 def regenerate_backup_codes(request):
     codes = services.issue_backup_codes(request.user)
     return render(request, "accounts/backup_codes.html", {"codes": codes, "next": reverse("accounts:profile")})
@@ -119,6 +170,7 @@ def agent_list(request):
 
 @require_POST
 @role_required(AGENT_ADMIN_ROLES)
+@reauth_required
 def agent_reset_two_factor(request, pk):
     agent = get_object_or_404(User, pk=pk)
     services.reset_two_factor(agent, actor=request.user)

@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_ENROLLED = "auth.2fa_enrolled", "Authenticator enrolled"
     TWO_FACTOR_RESET = "auth.2fa_reset", "Two-factor authentication reset"
     BACKUP_CODES_ISSUED = "auth.backup_codes_issued", "Backup codes issued"
+    REAUTHENTICATED = "auth.reauthenticated", "Re-authenticated for a sensitive action"
+    SESSIONS_ENDED = "auth.sessions_ended", "Sessions ended"
 
     CUSTOMER_CREATED = "customer.created", "Customer created"
     INCIDENT_OPENED = "incident.opened", "Incident opened"

@@ -2,7 +2,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.access import role_required
+from accounts.access import reauth_required, role_required
 from accounts.roles import AUDIT_ROLES
 
 from . import exports, selectors, services
@@ -29,6 +29,7 @@ def audit_index(request):
 
 
 @role_required(AUDIT_ROLES)
+@reauth_required
 def audit_export(request, fmt: str):
     """The filtered entries as a file, streamed; the export itself goes on the record."""
     form = AuditFilterForm(request.GET)

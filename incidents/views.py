@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.access import role_required
+from accounts.access import reauth_required, role_required
 from accounts.roles import Role
 
 from . import forms, playbook, selectors, services, verification
@@ -234,6 +234,7 @@ def check_code(request, pk):
 
 @require_POST
 @role_required([Role.SUPERVISOR])
+@reauth_required
 def override_verification(request, pk):
     return _act(
         request,

@@ -111,19 +111,25 @@ def supervisor(db):
     return UserFactory(roles=["supervisor"], is_staff=True)
 
 
-def verify_session(client, user):
-    """Sign the user in on the test client with both factors."""
+def verify_session(client, user, *, reauthenticated=False):
+    """Sign the user in on the test client with both factors (and, if asked, a fresh re-authentication)."""
+    import time
+
+    from accounts.access import REAUTH_KEY
+
     device = confirmed_totp_device(user)
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    if reauthenticated:
+        session[REAUTH_KEY] = int(time.time())
     session.save()
     return client
 
 
 @pytest.fixture
 def verified_client(client):
-    def make(user):
-        return verify_session(client, user)
+    def make(user, *, reauthenticated=False):
+        return verify_session(client, user, reauthenticated=reauthenticated)
 
     return make

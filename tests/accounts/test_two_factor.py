@@ -192,7 +192,7 @@ def test_supervisor_resets_an_agents_two_factor_and_the_agent_must_enrol_again(c
     confirmed_totp_device(agent)
     services.issue_backup_codes(agent)
     supervisor = UserFactory(roles=["supervisor"])
-    verified_client(supervisor)
+    verified_client(supervisor, reauthenticated=True)
     response = client.post(f"/accounts/agents/{agent.pk}/reset-2fa/", follow=True)
     assert "was reset" in response.content.decode()
     assert not TOTPDevice.objects.filter(user=agent).exists()

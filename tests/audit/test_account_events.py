@@ -98,7 +98,7 @@ def test_a_supervisor_resetting_two_factor_is_the_actor_of_the_reset(client, ver
     supervisor = UserFactory(roles=["supervisor"])
     agent = UserFactory(roles=["agent"])
     confirmed_totp_device(agent)
-    verified_client(supervisor).post(f"/accounts/agents/{agent.pk}/reset-2fa/")
+    verified_client(supervisor, reauthenticated=True).post(f"/accounts/agents/{agent.pk}/reset-2fa/")
     entry = last(AuditAction.TWO_FACTOR_RESET)
     assert (entry.actor, entry.target_type, entry.target_id) == (supervisor, "accounts.user", str(agent.pk))
     assert entry.data == {"authenticators_removed": 1}

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def auditor(verified_client):
     user = UserFactory(roles=["security"])
-    return user, verified_client(user)
+    return user, verified_client(user, reauthenticated=True)  # exports need a fresh confirmation
 
 
 def seed(n, **kwargs):
@@ -161,3 +161,11 @@ def test_entries_for_incident_returns_its_history_oldest_first():
     history = list(selectors.entries_for_incident(3))
     assert [e.action for e in history] == ["incident.viewed", "incident.viewed", "incident.note_added"]
     assert history == sorted(history, key=lambda e: e.seq)
+
+
+def test_export_without_a_fresh_confirmation_asks_for_password_and_code(verified_client):
+    client = verified_client(UserFactory(roles=["security"]))
+    response = client.get("/audit/export.csv")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/confirm/?next=")
+    assert not AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
