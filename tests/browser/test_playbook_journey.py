@@ -23,6 +23,20 @@ def sign_in(page, base_url, user):
     page.wait_for_url(base_url + "/")
 
 
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > width + 1 && !el.closest('.table-wrap'))
+    .map(el => el.tagName.toLowerCase() + '.' + el.className).slice(0, 10);
+}"""
+
+
+def assert_fits(page):
+    """Nothing but scrollable tables may stick out sideways on a phone."""
+    assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
 def current_step(page):
     return page.locator("#current-step-title").inner_text()
 
@@ -169,6 +183,22 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
     sec.goto(f"{base}/audit/?incident={incident.pk}")
     assert "Incident viewed" in sec.locator("main").inner_text()
     screenshot(sec, "08-audit-viewer")
+    # The customer's emails reached the mail sink, in the customer's address.
+    subjects = [m.subject for m in mail.outbox if m.to == ["kari@example.org"]]
+    assert len(subjects) == 6, subjects
+    # The same pages at phone width.
+    phone_ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, storage_state=security_ctx.storage_state()
+    )
+    phone = phone_ctx.new_page()
+    phone.goto(f"{base}/incidents/{incident.pk}/")
+    assert phone.locator(".stepper").is_visible()
+    screenshot(phone, "09-phone-incident")
+    assert_fits(phone)
+    phone.goto(base + "/queue/security/")
+    screenshot(phone, "10-phone-queue")
+    assert_fits(phone)
+    phone_ctx.close()
     assert not csp_violations, csp_violations
     agent_ctx.close()
     security_ctx.close()
