@@ -19,7 +19,8 @@ from .roles import AGENT_ADMIN_ROLES, Role
 
 def _next_url(request) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # Only local paths: anything else (or a bare word that redirect() would take for a view name) is ignored.
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
