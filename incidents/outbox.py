@@ -10,7 +10,7 @@ import re
 
 from django.db import transaction
 from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from audit import services as audit
@@ -34,20 +34,44 @@ SECRET_TEMPLATES = {"verification_code"}
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
-def _render(name: str, language: str, context: dict) -> str:
-    for lang in (language, Language.EN):
+# Right-to-left scripts: the HTML layout sets dir="rtl" so mail clients lay the text out properly.
+RTL_LANGUAGES = {Language.FA}
+
+
+def email_language(template: str, language: str) -> str:
+    """The language the email is written in: the customer's, or English when we have no translation.
+
+    Only known language codes are looked up, so a stray value can never reach the template path.
+    """
+    if language in Language.values:
         try:
-            with translation.override(lang):
-                return render_to_string(f"emails/{lang}/{name}", context)
+            get_template(f"emails/{language}/{template}.txt")
+            return language
         except TemplateDoesNotExist:
-            continue
-    raise TemplateDoesNotExist(f"emails/en/{name}")
+            pass
+    return Language.EN
 
 
 def render_update(template: str, language: str, context: dict) -> tuple[str, str, str]:
     """(subject, plain text, HTML) in the customer's language, falling back to English."""
-    subject = " ".join(_render(f"{template}.subject.txt", language, context).split())  # one line, no CR/LF
-    return subject, _render(f"{template}.txt", language, context), _render(f"{template}.html", language, context)
+    lang = email_language(template, language)
+    context = {**context, "lang": lang, "dir": "rtl" if lang in RTL_LANGUAGES else "ltr"}
+    with translation.override(lang):
+        subject = render_to_string(f"emails/{lang}/{template}.subject.txt", context)
+        text = render_to_string(f"emails/{lang}/{template}.txt", context)
+        html = render_to_string(f"emails/{lang}/{template}.html", context)
+    return clean_header(subject), text, html
+
+
+def clean_header(value: str) -> str:
+    """One line of printable text, safe as an email header value.
+
+    Django refuses CR/LF in headers (BadHeaderError) rather than cleaning them; customer names and
+    agent-typed text reach the subject, so control characters (CR, LF, NUL, Unicode line and
+    paragraph separators ...) become spaces here, before anything is stored or sent.
+    """
+    printable = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(printable.split())[:200]
 
 
 def base_context(incident: Incident) -> dict:
