@@ -229,6 +229,8 @@ if env("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Customer emails: first retry after about this many seconds, doubling each time (5 tries in all).
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=10.0)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -247,6 +249,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Outbox sweeper: re-enqueues customer emails left queued (broker down) or sending (worker killed).
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "incidents.tasks.sweep_customer_updates", "schedule": 60.0}
 
 # --- Logging ---------------------------------------------------------------------------------
 LOGGING = {
