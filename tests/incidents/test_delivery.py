@@ -180,7 +180,11 @@ def worker(broker, smtp, tmp_path):
     yield start
     for each in started:
         each.stop()
-    connection.close()  # the flush after the test must not wait for our idle connection
+    # A dead worker's database sessions end a moment after the process: wait, so that the flush
+    # after this test and the final DROP DATABASE do not meet them.
+    with connection.cursor() as cursor:
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        wait_for(lambda: cursor.execute(sql) or cursor.fetchone()[0] == 0, timeout=15, what="worker sessions to end")
 
 
 def _counts(**filters) -> Counter:
