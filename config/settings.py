@@ -242,6 +242,8 @@ if env("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Customer emails: first retry after about this many seconds, doubling each time (5 tries in all).
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=10.0)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -263,6 +265,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Copy the audit chain head outside the database (audit/anchors.py).
     "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 5 * 60.0},
+    # Re-enqueue customer emails left queued (broker down) or sending (worker killed).
+    "outbox-sweep": {"task": "incidents.tasks.sweep_customer_updates", "schedule": 60.0},
 }
 
 # --- Logging ---------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from accounts.roles import Role
 
 from .models import (
     Customer,
+    CustomerUpdate,
     Escalation,
     EscalationStatus,
     Incident,
     Indicator,
     Team,
+    UpdateStatus,
     parse_reference,
 )
 
@@ -165,4 +167,13 @@ def find_customers(query: str) -> QuerySet[Customer]:
         return Customer.objects.none()
     return Customer.objects.filter(Q(email__iexact=query) | Q(account_reference__iexact=query)).annotate(
         open_incidents=Count("incidents", filter=Q(incidents__status="open"))
+    )
+
+
+def failed_updates(agent) -> QuerySet[CustomerUpdate]:
+    """Customer emails that gave up, on incidents this agent may see: newest first."""
+    return (
+        CustomerUpdate.objects.filter(status=UpdateStatus.FAILED, incident__in=visible_incidents(agent))
+        .select_related("incident", "incident__customer")
+        .order_by("-updated_at", "-pk")
     )

@@ -14,6 +14,7 @@ from audit.models import AuditAction
 from . import ipextract, playbook
 from .models import (
     Customer,
+    CustomerUpdate,
     Escalation,
     EscalationStatus,
     Incident,
@@ -24,9 +25,10 @@ from .models import (
     Status,
     Team,
     UnauthorizedChange,
+    UpdateStatus,
     Verdict,
 )
-from .outbox import notify_customer
+from .outbox import enqueue, notify_customer
 from .playbook import PlaybookError
 from .redaction import redacted
 from .verification import ensure_caller_verified
@@ -444,3 +446,39 @@ def create_customer(*, display_name: str, email: str, account_reference: str, la
     )
     audit.record(AuditAction.CUSTOMER_CREATED, actor=actor, target=customer, customer_id=customer.pk)
     return customer
+
+
+# --- Customer emails ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def retry_customer_update(update: CustomerUpdate, *, actor) -> CustomerUpdate:
+    """Queue a failed email again, once the agent has dealt with the cause.
+
+    The content stays exactly what was rendered (the customer gets what the panel shows); the
+    recipient follows the customer's current address, so a corrected address is used.
+    """
+    update = CustomerUpdate.objects.select_for_update().select_related("incident__customer").get(pk=update.pk)
+    if update.status != UpdateStatus.FAILED:
+        raise PlaybookError(
+            f"Only a failed email can be sent again; this one is {update.get_status_display().lower()}."
+        )
+    fields = ["status", "updated_at"]
+    address_changed = update.recipient != update.incident.customer.email
+    if address_changed:
+        update.recipient = update.incident.customer.email
+        fields.append("recipient")
+    update.status = UpdateStatus.QUEUED
+    update.updated_at = timezone.now()
+    update.save(update_fields=fields)
+    _record(
+        AuditAction.EMAIL_QUEUED,
+        update.incident,
+        actor,
+        target=update,
+        retry=True,
+        attempts_before=update.attempts,
+        address_changed=address_changed,
+    )
+    transaction.on_commit(lambda: enqueue(update.pk))
+    return update

@@ -28,6 +28,7 @@ urlpatterns = [
     path("incidents/<int:pk>/progress/", views.progress_update, name="incident-progress"),
     path("incidents/<int:pk>/notes/", views.add_note, name="incident-note"),
     path("incidents/<int:pk>/resolve/", views.resolve, name="incident-resolve"),
+    path("incidents/<int:pk>/updates/<int:update_pk>/retry/", views.retry_update, name="update-retry"),
     path("ip/", views.ip_search, name="ip-search"),
     path("queue/<str:team>/", views.queue, name="queue"),
     path("queue/<str:team>/items/", views.queue_items, name="queue-items"),

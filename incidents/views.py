@@ -10,7 +10,7 @@ from accounts.access import reauth_required, role_required
 from accounts.roles import Role
 
 from . import forms, playbook, selectors, services, verification
-from .models import Escalation, EscalationStatus, Indicator, Stage, Team, UpdateStatus
+from .models import CustomerUpdate, Escalation, EscalationStatus, Indicator, Stage, Team, UpdateStatus
 from .outbox import base_context, render_update
 from .playbook import PlaybookError
 
@@ -19,7 +19,12 @@ PAGE_SIZE = 25
 
 def dashboard(request):
     mine = selectors.incident_list(request.user, filters={"mine": True, "status": "open"})[:20]
-    return render(request, "incidents/dashboard.html", {"mine": mine})
+    failed = selectors.failed_updates(request.user)
+    return render(
+        request,
+        "incidents/dashboard.html",
+        {"mine": mine, "failed_count": failed.count(), "failed_updates": failed[:10]},
+    )
 
 
 def incident_list(request):
@@ -370,6 +375,20 @@ def add_note(request, pk):
         lambda i, d: services.add_note(i, body=d["body"], visibility=d["visibility"], actor=request.user),
         lambda note: "Message sent to the customer." if note.visibility == "customer" else "Note added.",
     )
+
+
+@require_POST
+def retry_update(request, pk, update_pk):
+    """Send a failed customer email again."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    update = get_object_or_404(CustomerUpdate, pk=update_pk, incident=incident)
+    try:
+        update = services.retry_customer_update(update, actor=request.user)
+    except PlaybookError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"“{update.subject}” is queued again for {update.recipient}.")
+    return redirect(f"{incident.get_absolute_url()}#updates")
 
 
 @require_POST

@@ -1,0 +1,176 @@
+"""Customer-email throughput: the outbox through Redis and Celery workers, beside raw smtplib.
+
+Run by hand against PostgreSQL and Redis (a database of its own: the script migrates it and
+adds rows to it):
+
+    psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE bulwark_bench'
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bulwark_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/2 \\
+        SECRET_KEY=bench ALLOWED_HOSTS=localhost .venv/bin/python bench/email_throughput.py -n 500
+
+An aiosmtpd server runs in this process and counts what arrives. First raw smtplib sends N
+messages of the same size to it (one connection per message, as Django's backend does for each
+send(), and once more over a single connection); then N outbox rows are committed and the script
+waits until the worker(s) have delivered all N to the server. Figures are wall-clock, one run;
+nothing here gates CI.
+"""
+
+import argparse
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+class Counter:
+    """aiosmtpd handler: counts accepted messages and notes when the last one arrived."""
+
+    def __init__(self):
+        self.count = 0
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            self.last = time.perf_counter()
+        return "250 OK"
+
+    def wait_for(self, n: int, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.count >= n:
+                return self.last
+            time.sleep(0.01)
+        raise SystemExit(f"only {self.count} of {n} messages arrived within {timeout:.0f}s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def raw_smtplib(port: int, counter: Counter, n: int, body: str, *, reuse: bool) -> float:
+    """Messages per second with smtplib alone."""
+    start_count, start = counter.count, time.perf_counter()
+    client = smtplib.SMTP("127.0.0.1", port) if reuse else None
+    for i in range(n):
+        message = EmailMessage()
+        message["From"], message["To"] = "support@bulwark.localhost", "bench@example.org"
+        message["Subject"], message["Message-ID"] = f"raw {i}", f"<raw.{reuse}.{i}@bench>"
+        message.set_content(body)
+        if reuse:
+            client.send_message(message)
+        else:
+            with smtplib.SMTP("127.0.0.1", port) as one:
+                one.send_message(message)
+    if client:
+        client.quit()
+    end = counter.wait_for(start_count + n, timeout=120)
+    return n / (end - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=500, help="emails per measurement (default 500)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker (default 4)")
+    args = parser.parse_args()
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("set DATABASE_URL=postgres://... (a database of its own: the bench writes rows)")
+    if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+        raise SystemExit("set CELERY_BROKER_URL=redis://...")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+
+    import logging
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
+
+    counter, port = Counter(), free_port()
+    controller = Controller(counter, hostname="127.0.0.1", port=port)
+    controller.start()
+    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from config.celery import app
+    from incidents import outbox, services
+    from incidents.models import Customer
+    from tests.factories import UserFactory
+
+    call_command("migrate", verbosity=0)
+    app.conf.task_always_eager = False
+    from accounts.models import User
+
+    agent = User.objects.filter(email="bench-agent@bulwark.test").first()
+    agent = agent or UserFactory(email="bench-agent@bulwark.test", roles=["agent"])
+    stamp = int(time.time())
+    customer = Customer.objects.create(
+        display_name="Bench Customer", email="bench@example.org", account_reference=f"BENCH-{stamp}", language="de"
+    )
+
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60"}
+    celery = str(Path(sys.executable).with_name("celery"))
+    workers = [
+        subprocess.Popen(
+            [celery, "-A", "config", "worker", "--pool=threads", f"--concurrency={args.concurrency}",
+             "--without-gossip", "--without-mingle", "--loglevel=WARNING", "-n", f"bench{i}@%h"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        )
+        for i in range(args.workers)
+    ]  # fmt: skip
+    try:
+        # Warm up: the workers are connected and have sent one email before the clock starts.
+        incident = services.open_incident(customer=customer, channel="email", summary="bench", severity=2, actor=agent)
+        counter.wait_for(1, timeout=60)
+        body = incident.customer_updates.get().body_text
+
+        raw_new = raw_smtplib(port, counter, args.n, body, reuse=False)
+        raw_reuse = raw_smtplib(port, counter, args.n, body, reuse=True)
+
+        before = counter.count
+        start = time.perf_counter()
+        with transaction.atomic():
+            for i in range(args.n):
+                outbox.notify_customer(incident, template="progress", key=f"bench:{stamp}:{i}", message=f"Step {i}")
+        queued = time.perf_counter()
+        end = counter.wait_for(before + args.n, timeout=600)
+        through_outbox = args.n / (end - start)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(30)
+        controller.stop()
+
+    print(f"emails: {args.n}, workers: {args.workers} x {args.concurrency} threads, PostgreSQL + Redis + aiosmtpd")
+    print(f"raw smtplib, new connection per message : {raw_new:8.1f} emails/s")
+    print(f"raw smtplib, one connection             : {raw_reuse:8.1f} emails/s")
+    print(
+        f"outbox -> Redis -> worker -> SMTP         : {through_outbox:8.1f} emails/s "
+        f"(writing and queueing the rows took {queued - start:.2f}s of {end - start:.2f}s)"
+    )
+    print(f"ratio outbox / raw (new connection)      : {through_outbox / raw_new:8.2f}")
+    print(f"ratio outbox / raw (one connection)      : {through_outbox / raw_reuse:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
