@@ -156,6 +156,16 @@ class EscalateForm(RedactingForm):
     reason = forms.CharField(
         max_length=MAX_TEXT, widget=textarea(3), help_text="What the receiving team must know first."
     )
+    restrict = forms.BooleanField(
+        label="Restrict to the security team",
+        required=False,
+        help_text="Tier 1 and tier 2 will no longer see this incident (for example an insider case).",
+    )
+
+
+class RestrictForm(RedactingForm):
+    restricted = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(label="Why", max_length=MAX_TEXT, widget=textarea(2))
 
 
 class NoEscalationForm(VersionedForm):

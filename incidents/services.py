@@ -247,12 +247,19 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
 
 
 @transaction.atomic
-def escalate(incident: Incident, *, to_team: str, reason: str, severity: int, actor) -> Escalation:
-    """Hand the incident to tier 2 or security (possible at any stage); the customer is told."""
+def escalate(
+    incident: Incident, *, to_team: str, reason: str, severity: int, actor, restrict: bool = False
+) -> Escalation:
+    """Hand the incident to tier 2 or security (possible at any stage); the customer is told.
+
+    `restrict` (security escalations only) hides the incident from tier 1 and tier 2 from now on.
+    """
     incident = _lock(incident)
     playbook.ensure_open(incident)
     if to_team not in (Team.TIER2, Team.SECURITY):
         raise PlaybookError("Escalate to tier 2 or to the security team.")
+    if restrict and to_team != Team.SECURITY:
+        raise PlaybookError("Only an incident escalated to the security team can be restricted.")
     if not reason.strip():
         raise PlaybookError("Say why the incident is escalated.")
     if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
@@ -271,10 +278,39 @@ def escalate(incident: Incident, *, to_team: str, reason: str, severity: int, ac
     except IntegrityError as exc:
         raise PlaybookError(f"{incident.reference} already has an active escalation.") from exc
     incident.team, incident.severity = to_team, severity
-    _save(incident, actor, "team", "severity")
-    _record(AuditAction.ESCALATED, incident, actor, target=escalation, to_team=to_team, severity=severity)
+    incident.restricted = incident.restricted or restrict
+    _save(incident, actor, "team", "severity", "restricted")
+    _record(
+        AuditAction.ESCALATED,
+        incident,
+        actor,
+        target=escalation,
+        to_team=to_team,
+        severity=severity,
+        restricted=restrict,
+    )
     notify_customer(incident, template="escalated", actor=actor, key=f"{incident.pk}:escalated:{escalation.pk}")
     return escalation
+
+
+@transaction.atomic
+def set_restricted(incident: Incident, *, restricted: bool, reason: str, actor) -> Incident:
+    """The security team hides an incident from tier 1 and tier 2 (or lifts that), with the reason."""
+    _require_role(actor, Role.SECURITY, Role.SUPERVISOR)
+    if not reason.strip():
+        raise PlaybookError("Say why the incident's visibility changes.")
+    incident = _lock(incident)
+    incident.restricted = restricted
+    _save(incident, actor, "restricted")
+    _record(
+        AuditAction.INCIDENT_UPDATED,
+        incident,
+        actor,
+        field="restricted",
+        restricted=restricted,
+        reason=redacted(reason),
+    )
+    return incident
 
 
 @transaction.atomic

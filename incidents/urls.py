@@ -24,6 +24,7 @@ urlpatterns = [
         "incidents/<int:pk>/indicators/<int:indicator_pk>/verdict/", views.indicator_verdict, name="indicator-verdict"
     ),
     path("incidents/<int:pk>/escalate/", views.escalate, name="incident-escalate"),
+    path("incidents/<int:pk>/restrict/", views.restrict, name="incident-restrict"),
     path("incidents/<int:pk>/no-escalation/", views.no_escalation, name="incident-no-escalation"),
     path("incidents/<int:pk>/progress/", views.progress_update, name="incident-progress"),
     path("incidents/<int:pk>/notes/", views.add_note, name="incident-note"),

@@ -108,6 +108,7 @@ def _detail(request, incident, status=200, **bound):
         "reopen_form": forms.ReasonForm(),
         "return_form": forms.ReasonForm(),
         "outcome_form": forms.OutcomeForm(),
+        "restrict_form": forms.RestrictForm(initial={"restricted": not incident.restricted}),
         "advance_form": forms.AdvanceForm(initial=versioned),
     }
     detail = selectors.incident_detail(incident)
@@ -119,6 +120,7 @@ def _detail(request, incident, status=200, **bound):
         "caller_verified": any(v.status in verification.PASSED for v in detail["verifications"]),
         "pending_code": next((v for v in detail["verifications"] if v.status == "pending"), None),
         "is_supervisor": request.user.has_any_role([Role.SUPERVISOR]),
+        "can_restrict": request.user.has_any_role([Role.SECURITY, Role.SUPERVISOR]),
         "failed_updates": sum(1 for u in detail["updates"] if u.status == UpdateStatus.FAILED),
         **detail,
         **blank,
@@ -311,15 +313,36 @@ def indicator_verdict(request, pk, indicator_pk):
 
 @require_POST
 def escalate(request, pk):
-    return _act(
+    response = _act(
         request,
         pk,
         forms.EscalateForm,
         "escalate_form",
         lambda i, d: services.escalate(
-            i, to_team=d["to_team"], reason=d["reason"], severity=d["severity"], actor=request.user
+            i,
+            to_team=d["to_team"],
+            reason=d["reason"],
+            severity=d["severity"],
+            restrict=d["restrict"],
+            actor=request.user,
         ),
         lambda e: f"Escalated to {e.get_to_team_display()}; the customer was told specialists are on it.",
+    )
+    if response.status_code == 302 and not selectors.visible_incidents(request.user).filter(pk=pk).exists():
+        return redirect("incidents:dashboard")  # restricted: no longer this agent's to see
+    return response
+
+
+@require_POST
+@role_required([Role.SECURITY, Role.SUPERVISOR])
+def restrict(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.RestrictForm,
+        "restrict_form",
+        lambda i, d: services.set_restricted(i, restricted=d["restricted"], reason=d["reason"], actor=request.user),
+        lambda i: "Restricted to the security team." if i.restricted else "Visible to all agents again.",
     )
 
 

@@ -30,7 +30,9 @@ INCIDENT_URLS = {
     "incident-findings": "incident",
     "incident-indicators": "incident",
     "indicator-verdict": "indicator",
+    "update-retry": "update",
     "incident-escalate": "incident",
+    "incident-restrict": "incident",
     "incident-no-escalation": "incident",
     "incident-progress": "incident",
     "incident-note": "incident",
@@ -44,6 +46,7 @@ ROLE_GATED = {
     "incident-reopen": {"supervisor"},
     "verification-override": {"supervisor"},
     "escalation-claim": {"tier2", "security", "supervisor"},  # the escalations here go to tier 2
+    "incident-restrict": {"security", "supervisor"},
 }
 
 
@@ -62,7 +65,13 @@ def objects():
         incident = IncidentFactory(restricted=kind == "restricted")
         indicators = services.add_indicators_from_log(incident, log_text="seen 8.8.8.8", actor=requester)
         escalation = services.escalate(incident, to_team="tier2", reason="r", severity=2, actor=requester)
-        made[kind] = {"incident": incident.pk, "indicator": indicators[0].pk, "escalation": escalation.pk}
+        update = incident.customer_updates.first()
+        made[kind] = {
+            "incident": incident.pk,
+            "indicator": indicators[0].pk,
+            "escalation": escalation.pk,
+            "update": update.pk,
+        }
     return made
 
 
@@ -70,6 +79,8 @@ def _url(name, kind, objects):
     ids = objects[kind]
     if name == "indicator-verdict":
         return reverse(f"incidents:{name}", args=[ids["incident"], ids["indicator"]])
+    if name == "update-retry":
+        return reverse(f"incidents:{name}", args=[ids["incident"], ids["update"]])
     return reverse(f"incidents:{name}", args=[ids[INCIDENT_URLS[name]]])
 
 

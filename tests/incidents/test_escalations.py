@@ -78,3 +78,30 @@ def test_concurrent_claims_on_postgresql_have_exactly_one_winner(postgres):
     loser = next(outcome for outcome in outcomes.values() if outcome != "won")
     assert f"Already claimed by {winners[0]}" in loser
     assert Escalation.objects.get(pk=escalation.pk).claimed_by.full_name == winners[0]
+
+
+def test_escalating_to_security_can_restrict_the_incident_from_tier1(client, verified_client, incident, tier1):
+    verified_client(tier1)
+    response = client.post(
+        f"/incidents/{incident.pk}/escalate/",
+        {"to_team": "security", "severity": "4", "reason": "Insider suspected", "restrict": "on"},
+    )
+    assert response["Location"] == "/"
+    assert Incident.objects.get(pk=incident.pk).restricted
+    assert client.get(f"/incidents/{incident.pk}/").status_code == 404
+
+
+def test_only_security_escalations_may_be_restricted(incident, tier1):
+    from incidents.playbook import PlaybookError
+
+    with pytest.raises(PlaybookError, match="security team can be restricted"):
+        services.escalate(incident, to_team="tier2", reason="x", severity=2, actor=tier1, restrict=True)
+
+
+def test_security_lifts_a_restriction_with_a_reason_and_tier1_may_not(incident, tier1, security_agent):
+    with pytest.raises(PermissionDenied):
+        services.set_restricted(incident, restricted=True, reason="x", actor=tier1)
+    services.set_restricted(incident, restricted=True, reason="Insider case", actor=security_agent)
+    assert Incident.objects.get(pk=incident.pk).restricted
+    services.set_restricted(incident, restricted=False, reason="Cleared", actor=security_agent)
+    assert not Incident.objects.get(pk=incident.pk).restricted

@@ -49,6 +49,8 @@ def test_random_posts_never_break_a_page_or_change_saved_data_when_refused(
     )
     if url_name == "indicator-verdict":
         url = reverse(f"incidents:{url_name}", args=[incident.pk, incident.indicators.first().pk])
+    elif url_name == "update-retry":
+        url = reverse(f"incidents:{url_name}", args=[incident.pk, incident.customer_updates.first().pk])
     elif INCIDENT_URLS[url_name] == "escalation":
         url = reverse(f"incidents:{url_name}", args=[escalation.pk])
     else:
