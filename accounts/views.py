@@ -13,6 +13,7 @@ from django_otp import login as otp_login
 from . import services, sessions
 from .access import REAUTH_KEY, first_factor_only, public, reauth_required, role_required
 from .forms import EnrolmentForm, ReauthForm, SignInForm, TokenForm
+from .middleware import SESSION_STARTED_KEY
 from .models import User
 from .roles import AGENT_ADMIN_ROLES, Role
 
@@ -38,6 +39,12 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True  # already past the password: on to the code
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The 12-hour limit counts from the password step (see AgentSessionMiddleware).
+        self.request.session[SESSION_STARTED_KEY] = int(time.time())
+        return response
 
     def get_success_url(self):
         is_verified = getattr(self.request.user, "is_verified", None)
