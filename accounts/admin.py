@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
+from .access import recently_reauthenticated
 from .models import User
 
 
@@ -44,6 +46,14 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.action(description="Reset two-factor authentication (forces re-enrolment)")
     def reset_two_factor(self, request, queryset):
+        if not recently_reauthenticated(request):
+            self.message_user(
+                request,
+                "Confirm it is you first (Your account → sensitive actions ask for password and code): "
+                f"open {reverse('accounts:reauth')}, then run the action again.",
+                messages.ERROR,
+            )
+            return
         for agent in queryset:
             services.reset_two_factor(agent, actor=request.user)
         self.message_user(request, f"Reset two-factor authentication of {queryset.count()} agent(s).", messages.SUCCESS)

@@ -95,3 +95,17 @@ def test_a_hundred_failed_codes_in_an_hour_lock_the_second_factor():
         services.verify_second_factor(user, totp_now(device))
     with time_machine.travel(timezone.now() + timedelta(hours=1, minutes=1)):
         assert services.verify_second_factor(user, totp_now(device)) == device
+
+
+def test_admin_reset_action_also_needs_a_fresh_confirmation(client, verified_client):
+    admin_user = UserFactory(roles=["supervisor"], is_staff=True, is_superuser=True)
+    victim = UserFactory()
+    confirmed_totp_device(victim)
+    verified_client(admin_user)
+    data = {"action": "reset_two_factor", "_selected_action": [victim.pk]}
+    response = client.post("/admin/accounts/user/", data, follow=True)
+    assert "Confirm it is you first" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=victim).exists()
+    verified_client(admin_user, reauthenticated=True)
+    client.post("/admin/accounts/user/", data, follow=True)
+    assert not TOTPDevice.objects.filter(user=victim).exists()
