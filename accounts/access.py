@@ -49,12 +49,19 @@ def reauth_required(view: Callable) -> Callable:
     def wrapped(request, *args, **kwargs):
         if recently_reauthenticated(request):
             return view(request, *args, **kwargs)
+        from urllib.parse import urlsplit
+
         from django.contrib import messages
         from django.shortcuts import redirect
         from django.urls import reverse
         from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-        back = request.META.get("HTTP_REFERER", "") if request.method == "POST" else request.get_full_path()
+        if request.method == "POST":
+            referer = urlsplit(request.META.get("HTTP_REFERER", ""))
+            same_host = referer.netloc in ("", request.get_host())
+            back = (referer.path + (f"?{referer.query}" if referer.query else "")) if same_host else "/"
+        else:
+            back = request.get_full_path()
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
             back = "/"
         messages.info(request, "This is a sensitive action: confirm it is you, then do it again.")

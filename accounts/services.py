@@ -160,7 +160,15 @@ def _ensure_under_hourly_limit(user: User) -> None:
 
 
 def reauthenticate(user: User, *, password: str, token: str) -> None:
-    """Password and a fresh code again, before a sensitive action; TwoFactorError if either is wrong."""
+    """Password and a fresh code again, before a sensitive action; TwoFactorError if either is wrong.
+
+    Wrong passwords count toward the hourly limit of failures, so a stolen session cannot guess.
+    """
+    try:
+        _ensure_under_hourly_limit(user)
+    except TwoFactorError as exc:
+        audit.record(AuditAction.SECOND_FACTOR_FAILED, actor=user, target=user, step="reauth", reason=exc.reason)
+        raise
     if not user.check_password(password or ""):
         audit.record(AuditAction.SECOND_FACTOR_FAILED, actor=user, target=user, step="reauth", reason="wrong_password")
         raise TwoFactorError("Password or code is not right.", reason="wrong_password")

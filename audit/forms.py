@@ -25,6 +25,12 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
     before = forms.IntegerField(min_value=1, max_value=_BIGINT_MAX, required=False, widget=forms.HiddenInput)
 
+    def clean_date_to(self):
+        end = self.cleaned_data.get("date_to")
+        if end is not None and end.year >= 9999:
+            raise forms.ValidationError("Enter a date before the year 9999.")
+        return end
+
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")

@@ -37,4 +37,8 @@ class IncidentsConfig(AppConfig):
             mask=["outcome"],
         )
         track(self.get_model("Note"), include=["visibility", "body"], mask=["body"])
-        track(self.get_model("CustomerUpdate"), include=["status", "attempts", "sent_at", "last_error"])
+        track(
+            self.get_model("CustomerUpdate"),
+            include=["status", "attempts", "sent_at", "last_error"],
+            mask=["last_error"],  # SMTP refusals quote the address
+        )

@@ -70,6 +70,8 @@ class IncidentForm(RedactingForm):
         customers = list(find_customers(query)[:2])
         if not customers:
             raise forms.ValidationError("No customer has that email of record or account reference.")
+        if len(customers) > 1:
+            raise forms.ValidationError("Several customers share that email: ask for the account reference.")
         self.customer = customers[0]
         return query
 

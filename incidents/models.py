@@ -358,3 +358,10 @@ class CustomerUpdate(models.Model):
 
     def __str__(self):
         return f"{self.template} to {self.recipient} ({self.status})"
+
+    @property
+    def display_text(self) -> str:
+        """The body as agents may see it: a one-time code is never shown, whatever the status."""
+        from .outbox import SECRET_TEMPLATES, mask_secrets
+
+        return mask_secrets(self.body_text) if self.template in SECRET_TEMPLATES else self.body_text

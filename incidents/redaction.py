@@ -30,11 +30,21 @@ def redact(text: str) -> tuple[str, int]:
 
     def mask(match: re.Match) -> str:
         nonlocal count
-        digits = re.sub(r"\D", "", match.group())
-        if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
-            return match.group()
-        count += 1
-        return f"[card number removed, ending {digits[-4:]}]"
+        text = match.group()
+        # The run may hold more than the card: "4111 1111 1111 1111 123" (a CVV), "... 12 25" (an
+        # expiry). Try every run of whole digit groups, longest first, for a Luhn-valid 13-19 digits.
+        groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", text)]
+        spans = sorted(
+            ((i, j) for i in range(len(groups)) for j in range(i, len(groups))),
+            key=lambda span: span[0] - span[1],
+        )
+        for i, j in spans:
+            start, end = groups[i][0], groups[j][1]
+            digits = re.sub(r"\D", "", text[start:end])
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                count += 1
+                return f"{text[:start]}[card number removed, ending {digits[-4:]}]{text[end:]}"
+        return text
 
     return _CANDIDATE.sub(mask, text), count
 

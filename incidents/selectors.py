@@ -151,10 +151,14 @@ def incident_history(incident: Incident, limit: int = 500) -> list[dict]:
     return sorted(events, key=lambda event: event["at"], reverse=True)
 
 
-def open_escalations(team: str) -> QuerySet[Escalation]:
-    """The queue of one receiving team: most severe first, then longest waiting."""
+def open_escalations(team: str, agent) -> QuerySet[Escalation]:
+    """The queue of one receiving team as this agent may see it: most severe first, then longest waiting."""
     return (
-        Escalation.objects.filter(to_team=team, status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED])
+        Escalation.objects.filter(
+            to_team=team,
+            status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED],
+            incident__in=visible_incidents(agent),
+        )
         .select_related("incident", "incident__customer", "requested_by", "claimed_by")
         .order_by("-severity", "requested_at")
     )

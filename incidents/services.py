@@ -70,6 +70,14 @@ def _record(action: AuditAction, incident: Incident, actor, target=None, **data)
     )
 
 
+def _run(incident: Incident) -> int:
+    """Which run of the playbook this is (0, then 1 after the first reopen, ...): part of the
+    idempotency key of once-per-run emails, so a reopened incident's customer hears again."""
+    from audit.models import AuditEntry
+
+    return AuditEntry.objects.filter(incident_id=incident.pk, action=AuditAction.INCIDENT_REOPENED).count()
+
+
 def _require_role(actor, *roles: str) -> None:
     if not actor.has_any_role(roles):
         raise PermissionDenied("Your role does not allow this.")
@@ -106,6 +114,8 @@ def close_not_confirmed(incident: Incident, *, reason: str, actor, expected_vers
     if not reason.strip():
         raise PlaybookError("Say why the activity is not confirmed as unauthorized.")
     playbook.ensure_can_move(incident, Stage.CLOSED, closing_not_confirmed=True)
+    if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
+        raise PlaybookError("An escalation is still active: the receiving team resolves or hands it back first.")
     incident.not_confirmed_reason = redacted(reason)
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.NOT_CONFIRMED, timezone.now()
     _save(incident, actor, "not_confirmed_reason", "stage", "status", "closed_at")
@@ -190,7 +200,9 @@ def record_securing(
         password_advice=incident.password_advice,
         customer_two_factor=incident.customer_two_factor,
     )
-    notify_customer(incident, template="securing_advice", actor=actor, key=f"{incident.pk}:securing_advice")
+    notify_customer(
+        incident, template="securing_advice", actor=actor, key=f"{incident.pk}:securing_advice:{_run(incident)}"
+    )
     return incident
 
 
@@ -258,8 +270,8 @@ def escalate(
     playbook.ensure_open(incident)
     if to_team not in (Team.TIER2, Team.SECURITY):
         raise PlaybookError("Escalate to tier 2 or to the security team.")
-    if restrict and to_team != Team.SECURITY:
-        raise PlaybookError("Only an incident escalated to the security team can be restricted.")
+    if (restrict or incident.restricted) and to_team != Team.SECURITY:
+        raise PlaybookError("A restricted incident goes to the security team only (tier 2 may not see it).")
     if not reason.strip():
         raise PlaybookError("Say why the incident is escalated.")
     if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
@@ -336,6 +348,7 @@ def claim_escalation(escalation: Escalation, *, actor) -> Escalation:
     """Exactly one claimant: the conditional UPDATE lets one of concurrent claims win."""
     if not _may_work_queue(actor, escalation.to_team):
         raise PermissionDenied("Only the receiving team can claim this escalation.")
+    playbook.ensure_open(escalation.incident)
     now = timezone.now()
     won = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN, claimed_by__isnull=True).update(
         status=EscalationStatus.CLAIMED, claimed_by=actor, claimed_at=now
@@ -457,7 +470,7 @@ def resolve_incident(
         incident,
         template="resolution",
         actor=actor,
-        key=f"{incident.pk}:resolution",
+        key=f"{incident.pk}:resolution:{_run(incident)}",
         resolution_summary=incident.resolution_summary,
         measures_taken=incident.measures_taken,
         advice_given=incident.advice_given,
@@ -495,6 +508,10 @@ def retry_customer_update(update: CustomerUpdate, *, actor) -> CustomerUpdate:
     recipient follows the customer's current address, so a corrected address is used.
     """
     update = CustomerUpdate.objects.select_for_update().select_related("incident__customer").get(pk=update.pk)
+    from .outbox import SECRET_TEMPLATES
+
+    if update.template in SECRET_TEMPLATES:
+        raise PlaybookError("A verification code is never sent twice: send the caller a new code instead.")
     if update.status != UpdateStatus.FAILED:
         raise PlaybookError(
             f"Only a failed email can be sent again; this one is {update.get_status_display().lower()}."

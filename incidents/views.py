@@ -305,7 +305,10 @@ def indicator_verdict(request, pk, indicator_pk):
     indicator = get_object_or_404(Indicator, pk=indicator_pk, incident=incident)
     form = forms.VerdictForm(request.POST)
     if form.is_valid():
-        services.set_indicator_verdict(indicator, verdict=form.cleaned_data["verdict"], actor=request.user)
+        try:
+            services.set_indicator_verdict(indicator, verdict=form.cleaned_data["verdict"], actor=request.user)
+        except PlaybookError as exc:
+            messages.error(request, str(exc))
     else:
         messages.error(request, "Choose unauthorized, legitimate or unknown.")
     return redirect(f"{incident.get_absolute_url()}#indicators")
@@ -457,17 +460,17 @@ def _queue_team(request, team: str) -> str:
 
 def queue(request, team):
     team = _queue_team(request, team)
-    return render(request, "incidents/queue.html", {"team": Team(team), **_queue_context(team)})
+    return render(request, "incidents/queue.html", {"team": Team(team), **_queue_context(team, request.user)})
 
 
 def queue_items(request, team):
     """The queue's table alone, polled by htmx so new escalations appear without a reload."""
     team = _queue_team(request, team)
-    return render(request, "incidents/_queue_items.html", {"team": Team(team), **_queue_context(team)})
+    return render(request, "incidents/_queue_items.html", {"team": Team(team), **_queue_context(team, request.user)})
 
 
-def _queue_context(team):
-    escalations = list(selectors.open_escalations(team))
+def _queue_context(team, agent):
+    escalations = list(selectors.open_escalations(team, agent))
     return {
         "waiting": [e for e in escalations if e.status == EscalationStatus.OPEN],
         "claimed": [e for e in escalations if e.status == EscalationStatus.CLAIMED],

@@ -77,3 +77,15 @@ def test_ordinary_numbers_are_left_alone(text):
 
 def test_luhn():
     assert luhn_valid("79927398713") and not luhn_valid("79927398710")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4111 1111 1111 1111 123", "[card number removed, ending 1111] 123"),  # card then CVV
+        ("4111111111111111 12 25", "[card number removed, ending 1111] 12 25"),  # card then expiry
+        ("ref 12 4111-1111-1111-1111", "ref 12 [card number removed, ending 1111]"),
+    ],
+)
+def test_a_card_followed_or_preceded_by_other_digit_groups_is_still_found(text, expected):
+    assert redact(text) == (expected, 1)
