@@ -45,7 +45,7 @@ INCIDENT_URLS = {
 ROLE_GATED = {
     "incident-reopen": {"supervisor"},
     "verification-override": {"supervisor"},
-    "escalation-claim": {"tier2", "security", "supervisor"},  # the escalations here go to tier 2
+    "escalation-claim": {"security", "supervisor"},  # the escalations here go to the security team
     "incident-restrict": {"security", "supervisor"},
 }
 
@@ -64,7 +64,7 @@ def objects():
     for kind in ("normal", "restricted"):
         incident = IncidentFactory(restricted=kind == "restricted")
         indicators = services.add_indicators_from_log(incident, log_text="seen 8.8.8.8", actor=requester)
-        escalation = services.escalate(incident, to_team="tier2", reason="r", severity=2, actor=requester)
+        escalation = services.escalate(incident, to_team="security", reason="r", severity=2, actor=requester)
         update = incident.customer_updates.first()
         made[kind] = {
             "incident": incident.pk,

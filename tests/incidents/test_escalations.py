@@ -94,7 +94,7 @@ def test_escalating_to_security_can_restrict_the_incident_from_tier1(client, ver
 def test_only_security_escalations_may_be_restricted(incident, tier1):
     from incidents.playbook import PlaybookError
 
-    with pytest.raises(PlaybookError, match="security team can be restricted"):
+    with pytest.raises(PlaybookError, match="security team only"):
         services.escalate(incident, to_team="tier2", reason="x", severity=2, actor=tier1, restrict=True)
 
 
