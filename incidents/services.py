@@ -3,6 +3,8 @@
 Views, commands and tasks call these; none of them sets `stage` or `status` itself.
 """
 
+import hashlib
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -419,11 +421,18 @@ def resolve_escalation(escalation: Escalation, *, outcome: str, actor) -> Escala
 
 @transaction.atomic
 def send_progress_update(incident: Incident, *, message: str, actor):
+    """Email the customer a progress update; the same text twice (a double-click) goes out once."""
     incident = _lock(incident)
     playbook.ensure_open(incident)
     if not message.strip():
         raise PlaybookError("Write the progress update for the customer.")
-    update = notify_customer(incident, template="progress", actor=actor, message=redacted(message))
+    message = redacted(message)
+    digest = hashlib.sha256(" ".join(message.split()).encode()).hexdigest()[:16]
+    update = notify_customer(
+        incident, template="progress", actor=actor, key=f"{incident.pk}:progress:{digest}", message=message
+    )
+    if update is None:
+        raise PlaybookError("This exact update was already sent to the customer.")
     _save(incident, actor)
     return update
 

@@ -100,3 +100,12 @@ def test_after_confirming_a_post_action_the_agent_returns_to_their_page(client, 
     verified_client(supervisor_agent)
     response = client.post("/accounts/backup-codes/", HTTP_REFERER="http://testserver/accounts/profile/")
     assert response["Location"] == "/accounts/confirm/?next=%2Faccounts%2Fprofile%2F"
+
+
+def test_a_double_clicked_progress_update_goes_out_once(client, verified_client, incident, tier1):
+    verified_client(tier1)
+    url = reverse("incidents:incident-progress", args=[incident.pk])
+    client.post(url, {"message": "We blocked the payee.", "action": "send"})
+    response = client.post(url, {"message": "We blocked the payee.", "action": "send"})
+    assert "already sent" in response.content.decode()
+    assert incident.customer_updates.filter(template="progress").count() == 1
