@@ -13,24 +13,31 @@ def canonical(fields: dict) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+HASHED_FIELDS = (
+    "seq",
+    "created_at",
+    "action",
+    "actor_id",
+    "actor_label",
+    "target_type",
+    "target_id",
+    "incident_id",
+    "customer_id",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "data",
+    "prev_hash",
+)
+# What an entry holds in all: the hashed fields and the hash itself.
+STORED_FIELDS = (*HASHED_FIELDS, "hash")
+
+
 def entry_fields(entry) -> dict:
     """Everything an entry says, as hashed. Changing any of these breaks the chain."""
-    return {
-        "seq": entry.seq,
-        "created_at": entry.created_at.isoformat(),
-        "action": entry.action,
-        "actor_id": entry.actor_id,
-        "actor_label": entry.actor_label,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "incident_id": entry.incident_id,
-        "customer_id": entry.customer_id,
-        "ip_address": entry.ip_address,
-        "user_agent": entry.user_agent,
-        "request_id": entry.request_id,
-        "data": entry.data,
-        "prev_hash": entry.prev_hash,
-    }
+    fields = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    fields["created_at"] = entry.created_at.isoformat()
+    return fields
 
 
 def entry_hash(entry) -> str:

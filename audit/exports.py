@@ -7,46 +7,15 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 
+from . import chain
 from .models import AuditEntry
 
-COLUMNS = [
-    "seq",
-    "created_at",
-    "action",
-    "actor_id",
-    "actor_label",
-    "target_type",
-    "target_id",
-    "incident_id",
-    "customer_id",
-    "ip_address",
-    "user_agent",
-    "request_id",
-    "data",
-    "prev_hash",
-    "hash",
-]
+COLUMNS = list(chain.STORED_FIELDS)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def as_dict(entry: AuditEntry) -> dict:
-    return {
-        "seq": entry.seq,
-        "created_at": entry.created_at.isoformat(),
-        "action": entry.action,
-        "actor_id": entry.actor_id,
-        "actor_label": entry.actor_label,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "incident_id": entry.incident_id,
-        "customer_id": entry.customer_id,
-        "ip_address": entry.ip_address,
-        "user_agent": entry.user_agent,
-        "request_id": entry.request_id,
-        "data": entry.data,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
+    return chain.entry_fields(entry) | {"hash": entry.hash}
 
 
 def _cell(value) -> str:

@@ -13,24 +13,6 @@ from . import chain
 from .anchors import Anchor
 from .models import AuditEntry
 
-_FIELDS = [
-    "seq",
-    "created_at",
-    "action",
-    "actor_id",
-    "actor_label",
-    "target_type",
-    "target_id",
-    "incident_id",
-    "customer_id",
-    "ip_address",
-    "user_agent",
-    "request_id",
-    "data",
-    "prev_hash",
-    "hash",
-]
-
 
 @dataclass
 class Verification:
@@ -71,7 +53,7 @@ def verify_chain(anchors: Iterable[Anchor] = (), *, batch_size: int = 5000) -> V
         rows = list(
             AuditEntry.objects.filter(seq__gt=prev_seq, seq__lte=upto)
             .order_by("seq")
-            .values_list(*_FIELDS, named=True)[:batch_size]
+            .values_list(*chain.STORED_FIELDS, named=True)[:batch_size]
         )
         if not rows:
             break

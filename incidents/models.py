@@ -266,6 +266,15 @@ class EscalationStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+ACTIVE_ESCALATION_STATUSES = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+
+
+class EscalationQuerySet(models.QuerySet):
+    def active(self):
+        """Waiting or claimed: an incident has at most one of these."""
+        return self.filter(status__in=ACTIVE_ESCALATION_STATUSES)
+
+
 class Escalation(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="escalations")
     from_team = models.CharField(max_length=10, choices=Team.choices)
@@ -281,6 +290,8 @@ class Escalation(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True, help_text="Resolution, or why it was handed back.")
+
+    objects = EscalationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at"]
@@ -300,7 +311,7 @@ class Escalation(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+        return self.status in ACTIVE_ESCALATION_STATUSES
 
 
 class NoteVisibility(models.TextChoices):

@@ -11,7 +11,6 @@ from .models import (
     Customer,
     CustomerUpdate,
     Escalation,
-    EscalationStatus,
     Incident,
     Indicator,
     Team,
@@ -154,11 +153,8 @@ def incident_history(incident: Incident, limit: int = 500) -> list[dict]:
 def open_escalations(team: str, agent) -> QuerySet[Escalation]:
     """The queue of one receiving team as this agent may see it: most severe first, then longest waiting."""
     return (
-        Escalation.objects.filter(
-            to_team=team,
-            status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED],
-            incident__in=visible_incidents(agent),
-        )
+        Escalation.objects.active()
+        .filter(to_team=team, incident__in=visible_incidents(agent))
         .select_related("incident", "incident__customer", "requested_by", "claimed_by")
         .order_by("-severity", "requested_at")
     )

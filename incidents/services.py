@@ -108,6 +108,11 @@ def open_incident(*, customer: Customer, channel: str, summary: str, severity: i
     return incident
 
 
+def _ensure_no_active_escalation(incident: Incident) -> None:
+    if incident.escalations.active().exists():
+        raise PlaybookError("An escalation is still active: the receiving team resolves or hands it back first.")
+
+
 @transaction.atomic
 def close_not_confirmed(incident: Incident, *, reason: str, actor, expected_version: int) -> Incident:
     """Step 1 found nothing unauthorized: a false alarm, closed with the reason."""
@@ -116,8 +121,7 @@ def close_not_confirmed(incident: Incident, *, reason: str, actor, expected_vers
     if not reason.strip():
         raise PlaybookError("Say why the activity is not confirmed as unauthorized.")
     playbook.ensure_can_move(incident, Stage.CLOSED, closing_not_confirmed=True)
-    if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
-        raise PlaybookError("An escalation is still active: the receiving team resolves or hands it back first.")
+    _ensure_no_active_escalation(incident)
     incident.not_confirmed_reason = redacted(reason)
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.NOT_CONFIRMED, timezone.now()
     _save(incident, actor, "not_confirmed_reason", "stage", "status", "closed_at")
@@ -276,7 +280,7 @@ def escalate(
         raise PlaybookError("A restricted incident goes to the security team only (tier 2 may not see it).")
     if not reason.strip():
         raise PlaybookError("Say why the incident is escalated.")
-    if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
+    if incident.escalations.active().exists():
         raise PlaybookError(f"{incident.reference} already has an active escalation.")
     severity = max(int(severity), incident.severity)
     try:
@@ -470,8 +474,7 @@ def resolve_incident(
     incident.measures_taken = redacted(measures_taken)
     incident.advice_given = redacted(advice_given)
     playbook.ensure_can_move(incident, Stage.CLOSED)
-    if incident.escalations.filter(status__in=[EscalationStatus.OPEN, EscalationStatus.CLAIMED]).exists():
-        raise PlaybookError("An escalation is still active: the receiving team resolves or hands it back first.")
+    _ensure_no_active_escalation(incident)
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.RESOLVED, timezone.now()
     _save(incident, actor, "resolution_summary", "measures_taken", "advice_given", "stage", "status", "closed_at")
     _record(AuditAction.INCIDENT_CLOSED, incident, actor, outcome="resolved")
