@@ -24,6 +24,17 @@ def first_factor_only(view: Callable) -> Callable:
     return view
 
 
+def background(view: Callable) -> Callable:
+    """Mark a view the page calls on its own (polling): it does not count as the agent being active,
+    so an unattended tab still signs out after the idle timeout."""
+    view.bulwark_background = True
+    return view
+
+
+def is_background(view: Callable) -> bool:
+    return getattr(view, "bulwark_background", False)
+
+
 def access_level(view: Callable) -> str | None:
     """The marker on a view function, or on the class of a class-based view."""
     return getattr(view, "bulwark_access", None) or getattr(getattr(view, "view_class", None), "bulwark_access", None)

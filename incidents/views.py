@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.access import reauth_required, role_required
+from accounts.access import background, reauth_required, role_required
 from accounts.roles import Role
 
 from . import forms, playbook, selectors, services, verification
@@ -463,6 +463,7 @@ def queue(request, team):
     return render(request, "incidents/queue.html", {"team": Team(team), **_queue_context(team, request.user)})
 
 
+@background
 def queue_items(request, team):
     """The queue's table alone, polled by htmx so new escalations appear without a reload."""
     team = _queue_team(request, team)

@@ -21,6 +21,32 @@ def test_session_ends_after_30_idle_minutes(client, verified_client):
         assert client.get("/")["Location"].startswith("/accounts/login/")
 
 
+def test_queue_polling_alone_does_not_keep_an_unattended_tab_signed_in(client, verified_client):
+    verified_client(UserFactory(roles=["security"]))
+    poll = reverse("incidents:queue-items", args=["security"])
+    start = timezone.now()
+    assert client.get(reverse("incidents:queue", args=["security"])).status_code == 200
+    for minute in range(5, 30, 5):  # the page polls on its own; the agent is away
+        with time_machine.travel(start + timedelta(minutes=minute)):
+            assert client.get(poll, headers={"HX-Request": "true"}).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=31)):
+        response = client.get(poll, headers={"HX-Request": "true"})
+    # The whole page goes to sign-in, rather than the sign-in form landing inside the queue table.
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("accounts:login")
+    with time_machine.travel(start + timedelta(minutes=32)):
+        page = client.get("/", follow=True)
+    assert page.redirect_chain[-1][0].startswith("/accounts/login/")
+
+
+def test_real_requests_keep_the_session_going_past_30_minutes(client, verified_client):
+    verified_client(UserFactory(roles=["agent"]))
+    start = timezone.now()
+    for minute in (20, 40, 60):
+        with time_machine.travel(start + timedelta(minutes=minute)):
+            assert client.get("/").status_code == 200, f"signed out at minute {minute}"
+
+
 def test_session_ends_after_12_hours_even_when_active(client, verified_client):
     verified_client(UserFactory(roles=["agent"]))
     start = timezone.now()
