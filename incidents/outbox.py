@@ -141,6 +141,14 @@ def mask_secrets(text: str) -> str:
     return _CODE.sub("••••••", text)
 
 
+_ADDRESS = re.compile(r"[^\s<>\"',;()\[\]{}]*@[^\s<>\"',;()\[\]{}]*")
+
+
+def without_addresses(text: str) -> str:
+    """An SMTP error with every email address replaced by a placeholder."""
+    return _ADDRESS.sub("<address>", text)
+
+
 class DeliveryError(Exception):
     """Sending failed in a way worth retrying (network trouble, SMTP 4xx)."""
 
@@ -288,13 +296,16 @@ def _record_failure(update: CustomerUpdate, exc: Exception, *, final: bool) -> s
     update.save(update_fields=["updated_at", "last_error", "status"])
     if not final:
         return update.status
-    logger.warning("customer update %s failed after %s attempt(s): %s", update.pk, update.attempts, update.last_error)
+    # The row's error can be corrected or erased; the log and the audit trail cannot, so they
+    # never quote the customer's address.
+    error = without_addresses(update.last_error)
+    logger.warning("customer update %s failed after %s attempt(s): %s", update.pk, update.attempts, error)
     audit.record(
         AuditAction.EMAIL_FAILED,
         target=update,
         incident_id=update.incident_id,
         customer_id=update.incident.customer_id,
-        error=update.last_error,
+        error=error,
         attempts=update.attempts,
     )
     return update.status

@@ -72,6 +72,24 @@ def test_acknowledgement_goes_out_once_in_the_customers_language_with_a_stable_m
     assert len(mail.outbox) == 1 and update.attempts == 1
 
 
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (
+            "(550, b'5.1.1 <kari.nordmann@example.org>: Recipient address rejected')",
+            "(550, b'5.1.1 <<address>>: Recipient address rejected')",
+        ),
+        ("{'Ana.Lopez+bank@Example.ORG': (550, b'no such user')}", "{'<address>': (550, b'no such user')}"),
+        (
+            "ConnectionRefusedError: [Errno 111] Connection refused",
+            "ConnectionRefusedError: [Errno 111] Connection refused",
+        ),
+    ],
+)
+def test_delivery_errors_lose_their_addresses_before_the_log_and_audit_trail(error, expected):
+    assert outbox.without_addresses(error) == expected
+
+
 def test_a_transient_failure_keeps_the_row_queued_with_the_error_for_the_retry(incident, smtp_down):
     update = _queued_row(incident)
     with pytest.raises(outbox.DeliveryError):
@@ -96,6 +114,10 @@ def test_a_bad_address_fails_cleanly_without_retries_and_is_visible(as_agent, ti
     update = incident.customer_updates.get()
     assert update.status == "failed" and update.attempts == 1
     assert update.last_error == "Recipient address 'kari@@example..org' is not a valid email address."
+    # The audit trail cannot be erased later, so it names the update, never the address.
+    failed = AuditEntry.objects.get(action=AuditAction.EMAIL_FAILED, target_id=str(update.pk))
+    assert failed.data["error"] == "Recipient address '<address>' is not a valid email address."
+    assert "kari" not in str(failed.data)
     assert mail.outbox == []
     dashboard = as_agent.get(reverse("incidents:dashboard")).content.decode()
     assert "1</span> customer email failed" in dashboard and incident.reference in dashboard
