@@ -6,7 +6,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
-from .access import recently_reauthenticated
+from .access import reauth_required, recently_reauthenticated
 from .models import User
 
 
@@ -39,6 +39,14 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     filter_horizontal = ("groups", "user_permissions")
     actions = ["reset_two_factor"]
+
+    # Granting roles, staff rights or a new password is as sensitive as resetting a second factor:
+    # the form opens only after a fresh confirmation, so nothing typed is lost to it.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return reauth_required(super().changeform_view)(request, object_id, form_url, extra_context)
+
+    def user_change_password(self, request, id, form_url=""):
+        return reauth_required(super().user_change_password)(request, id, form_url)
 
     def has_delete_permission(self, request, obj=None):
         # The audit trail refers to agents: deactivate them instead.

@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -109,3 +110,25 @@ def test_admin_reset_action_also_needs_a_fresh_confirmation(client, verified_cli
     verified_client(admin_user, reauthenticated=True)
     client.post("/admin/accounts/user/", data, follow=True)
     assert not TOTPDevice.objects.filter(user=victim).exists()
+
+
+def test_admin_grants_roles_and_passwords_only_after_a_fresh_confirmation(client, verified_client):
+    from django.contrib.auth.models import Group
+
+    admin_user = UserFactory(roles=["supervisor"], is_staff=True, is_superuser=True)
+    agent = UserFactory(roles=["agent"])
+    verified_client(admin_user)
+    for path in (
+        f"/admin/accounts/user/{agent.pk}/change/",
+        f"/admin/accounts/user/{agent.pk}/password/",
+        "/admin/accounts/user/add/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:reauth")), path
+    security = Group.objects.get(name="security")
+    response = client.post(f"/admin/accounts/user/{agent.pk}/change/", {"email": agent.email, "groups": [security.pk]})
+    assert response["Location"].startswith(reverse("accounts:reauth"))
+    assert not agent.groups.filter(name="security").exists()
+
+    verified_client(admin_user, reauthenticated=True)
+    assert client.get(f"/admin/accounts/user/{agent.pk}/change/").status_code == 200
