@@ -490,9 +490,9 @@ def resolve_incident(
     return incident
 
 
-def record_view(incident: Incident, *, actor) -> None:
-    """The read-access log: which agent opened which customer's incident."""
-    _record(AuditAction.INCIDENT_VIEWED, incident, actor)
+def record_view(incident: Incident, *, actor, page: str = "incident") -> None:
+    """The read-access log: which agent opened which customer's incident, and which page of it."""
+    _record(AuditAction.INCIDENT_VIEWED, incident, actor, page=page)
 
 
 @transaction.atomic

@@ -75,6 +75,7 @@ def incident_detail(request, pk):
 
 def incident_history(request, pk):
     incident = selectors.incident_for_agent(pk, request.user)
+    services.record_view(incident, actor=request.user, page="history")
     return render(
         request,
         "incidents/incident_history.html",

@@ -32,6 +32,7 @@ def test_the_trail_alone_tells_the_whole_story(client, verified_client, customer
     services.escalate(incident, to_team="security", reason="Money moved", severity=4, actor=tier1)
     verified_client(security_agent)
     client.get(reverse("incidents:incident-detail", args=[incident.pk]))
+    client.get(reverse("incidents:incident-history", args=[incident.pk]))
 
     trail = list(AuditEntry.objects.filter(incident_id=incident.pk).order_by("seq"))
     story = [(e.action, e.actor_label) for e in trail]
@@ -43,7 +44,8 @@ def test_the_trail_alone_tells_the_whole_story(client, verified_client, customer
     code_sent = next(e for e in trail if e.action == "caller.code_sent")
     assert code_sent.data["identified_by"] == "account_reference"
     # Who viewed it.
-    assert ("incident.viewed", security_agent.email) in story
+    views = [e.data["page"] for e in trail if e.action == "incident.viewed" and e.actor_label == security_agent.email]
+    assert views == ["incident", "history"]
     # Every change and stage move.
     assert ("incident.change_recorded", tier1.email) in story
     move = next(e for e in trail if e.action == "incident.stage_advanced")
