@@ -99,11 +99,12 @@ def notify_customer(
         return None
     customer = incident.customer
     context = {**base_context(incident), **extra}
-    subject, text, html = render_update(template, customer.language, context)
+    language = email_language(template, customer.language)  # what the customer will read
+    subject, text, html = render_update(template, language, context)
     update = CustomerUpdate.objects.create(
         incident=incident,
         template=template,
-        language=customer.language,
+        language=language,
         recipient=customer.email,
         subject=subject,
         body_text=text,
@@ -119,7 +120,7 @@ def notify_customer(
         incident_id=incident.pk,
         customer_id=customer.pk,
         template=template,
-        language=customer.language,
+        language=language,
     )
     transaction.on_commit(lambda: enqueue(update.pk))
     return update

@@ -100,3 +100,20 @@ def test_an_unknown_language_falls_back_to_english():
 def test_header_values_are_one_clean_line():
     assert clean_header("Ola\r\nBcc: victim@example.org") == "Ola Bcc: victim@example.org"
     assert clean_header("a\u2028b\x00c\td") == "a b c d"
+
+
+@pytest.mark.django_db
+def test_the_stored_language_is_the_one_the_email_was_written_in():
+    from django.db import transaction
+
+    from incidents.outbox import notify_customer
+    from tests.factories import IncidentFactory
+
+    incident = IncidentFactory(customer__language="de")
+    with transaction.atomic():
+        german = notify_customer(incident, template="acknowledgement")
+    assert german.language == "de" and "Wir prüfen" in german.subject
+    incident.customer.language = "xx"  # no translation for it: the email is written in English
+    with transaction.atomic():
+        english = notify_customer(incident, template="acknowledgement", key="fallback")
+    assert english.language == "en" and english.subject.startswith(f"[{incident.reference}] We are looking into")
