@@ -41,6 +41,12 @@ class AuditAction(models.TextChoices):
     ESCALATION_RETURNED = "escalation.returned", "Escalation handed back"
     ESCALATION_RESOLVED = "escalation.resolved", "Escalation resolved"
     NO_ESCALATION = "escalation.not_needed", "No escalation needed"
+    SEVERITY_RAISED = "incident.severity_raised", "Severity raised"
+    CAMPAIGN_DETECTED = "campaign.detected", "Campaign detected"
+    CAMPAIGN_LINKED = "campaign.incident_linked", "Incident linked to a campaign"
+    CAMPAIGN_CONFIRMED = "campaign.confirmed", "Campaign confirmed"
+    CAMPAIGN_DISMISSED = "campaign.dismissed", "Campaign dismissed"
+    CAMPAIGN_MERGED = "campaign.merged", "Campaign merged into another"
 
     EMAIL_QUEUED = "email.queued", "Customer email queued"
     EMAIL_SENT = "email.sent", "Customer email sent"

@@ -173,6 +173,9 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 # storage the database owner cannot rewrite (another host, an append-only or WORM volume).
 AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")))
 
+# Campaign detection: how far back the same attacker IP or network links other customers' incidents.
+CAMPAIGN_WINDOW_DAYS = env.int("CAMPAIGN_WINDOW_DAYS", default=14)
+
 # --- Sessions: 30 idle minutes, 12 hours in all (the absolute limit is in AgentSessionMiddleware)
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True

@@ -4,6 +4,7 @@ the desk (services), so playbook records are read-only here."""
 from django.contrib import admin
 
 from .models import (
+    AllowedNetwork,
     CallerVerification,
     Customer,
     CustomerUpdate,
@@ -87,3 +88,17 @@ class NoteAdmin(ReadOnlyAdmin):
     list_display = ("incident", "visibility", "author", "created_at")
     list_filter = ("visibility",)
     list_select_related = ("incident", "author")
+
+
+@admin.register(AllowedNetwork)
+class AllowedNetworkAdmin(admin.ModelAdmin):
+    """The desk-wide allow list campaign detection skips (a customer's office, our own VPN)."""
+
+    list_display = ("network", "label", "added_by", "created_at")
+    search_fields = ("network", "label")
+    readonly_fields = ("added_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.added_by = request.user
+        super().save_model(request, obj, form, change)

@@ -241,6 +241,9 @@ class Indicator(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="indicators")
     ip = models.GenericIPAddressField(db_index=True)
+    network = models.CharField(
+        max_length=50, blank=True, db_index=True, help_text="The /24 (IPv4) or /48 (IPv6) around the address."
+    )
     scope = models.CharField(max_length=16, help_text="public, private, documentation, loopback, reserved, ...")
     verdict = models.CharField(max_length=12, choices=Verdict.choices, default=Verdict.PENDING)
     context = models.CharField(max_length=300, blank=True, help_text="The log line it came from.")
@@ -376,3 +379,113 @@ class CustomerUpdate(models.Model):
         from .outbox import SECRET_TEMPLATES, mask_secrets
 
         return mask_secrets(self.body_text) if self.template in SECRET_TEMPLATES else self.body_text
+
+
+def network_of(ip: str) -> str:
+    """The network an address is grouped by across customers: its /24 (IPv4) or /48 (IPv6).
+
+    Stored on the indicator when it is written, so "same network" is an indexed equality
+    on PostgreSQL and SQLite alike.
+    """
+    import ipaddress
+
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+class CampaignStatus(models.TextChoices):
+    SUSPECTED = "suspected", "Suspected"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"
+    MERGED = "merged", "Merged"
+
+
+class Campaign(models.Model):
+    """Incidents of different customers linked by the same attacker IP or network."""
+
+    status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.SUSPECTED)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False) | (~Q(status="merged") & Q(merged_into=None)),
+                name="campaign_merged_has_target",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("incidents:campaign-detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        return f"CMP-{self.pk:05d}" if self.pk else "CMP-(new)"
+
+    @property
+    def is_live(self) -> bool:
+        """Suspected or confirmed: it raises severity and escalates."""
+        return self.status in (CampaignStatus.SUSPECTED, CampaignStatus.CONFIRMED)
+
+
+class CampaignMember(models.Model):
+    """One incident in one campaign (an incident is in at most one), with why it joined and the
+    escalation the campaign caused, which is what makes that escalation happen once."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="members")
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    matched_ip = models.GenericIPAddressField()
+    joined_at = models.DateTimeField(default=timezone.now)
+    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["incident"], name="one_campaign_per_incident")]
+
+    def __str__(self):
+        return f"{self.incident} in {self.campaign}"
+
+
+class AllowedNetwork(models.Model):
+    """Desk-wide allow list: addresses the desk knows are legitimate (a customer's office, our own
+    VPN). They never link incidents into a campaign."""
+
+    network = models.CharField(max_length=50, unique=True, help_text="An address or a network: 198.51.100.0/24.")
+    label = models.CharField(max_length=120, help_text="Whose it is, e.g. 'Acme Ltd office'.")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["network"]
+
+    def __str__(self):
+        return f"{self.network} ({self.label})"
+
+    def clean(self):
+        import ipaddress
+
+        from django.core.exceptions import ValidationError
+
+        try:
+            self.network = str(ipaddress.ip_network(self.network.strip(), strict=False))
+        except ValueError as exc:
+            raise ValidationError(
+                {"network": "Enter an IPv4 or IPv6 address or network, e.g. 198.51.100.0/24."}
+            ) from exc

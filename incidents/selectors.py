@@ -177,3 +177,271 @@ def failed_updates(agent) -> QuerySet[CustomerUpdate]:
         .select_related("incident", "incident__customer")
         .order_by("-updated_at", "-pk")
     )
+
+
+# --- Campaigns ----------------------------------------------------------------------------------
+
+
+def sees_restricted(agent) -> bool:
+    return agent.has_any_role([Role.SECURITY, Role.SUPERVISOR])
+
+
+def campaign_banner(incident: Incident, agent) -> dict | None:
+    """ "Seen in N other customers' incidents": the count for everyone, the references only of
+    incidents this agent may open (a restricted one is counted, never named). Two queries."""
+    from .models import CampaignMember
+
+    member = CampaignMember.objects.select_related("campaign").filter(incident=incident).first()
+    if member is None:
+        return None
+    others = list(
+        CampaignMember.objects.filter(campaign_id=member.campaign_id)
+        .exclude(incident__customer_id=incident.customer_id)
+        .select_related("incident")
+        .order_by("incident_id")
+    )
+    shown = [m.incident for m in others if sees_restricted(agent) or not m.incident.restricted]
+    return {
+        "campaign": member.campaign,
+        "member": member,
+        "count": len(others),
+        "shown": shown,
+        "hidden": len(others) - len(shown),
+        "may_open_campaign": sees_restricted(agent),
+    }
+
+
+def campaign_list(*, status: str = "") -> QuerySet:
+    from .models import Campaign
+
+    campaigns = Campaign.objects.annotate(incident_count=Count("members")).select_related("decided_by")
+    if status:
+        campaigns = campaigns.filter(status=status)
+    return campaigns.order_by("-created_at", "-pk")
+
+
+def campaign_detail(pk: int) -> dict:
+    """A campaign's page: its incidents, the addresses that link them, its timeline (fixed queries)."""
+    from .campaigns import TRIGGER_VERDICTS
+    from .models import Campaign
+
+    try:
+        campaign = Campaign.objects.select_related("created_by", "decided_by", "merged_into").get(pk=pk)
+    except Campaign.DoesNotExist as exc:
+        raise Http404("No such campaign.") from exc
+    members = list(
+        campaign.members.select_related(
+            "incident", "incident__customer", "incident__assignee", "escalation", "escalation__claimed_by"
+        )
+    )
+    incident_ids = [m.incident_id for m in members]
+    indicators = list(
+        Indicator.objects.filter(incident_id__in=incident_ids, verdict__in=TRIGGER_VERDICTS)
+        .order_by("ip", "incident_id")
+        .values("ip", "network", "incident_id", "verdict", "created_at")
+    )
+    # Addresses seen in at least two of the campaign's incidents (or networks, for /24 and /48 hits).
+    by_ip: dict[str, set[int]] = {}
+    by_network: dict[str, set[int]] = {}
+    for row in indicators:
+        by_ip.setdefault(row["ip"], set()).add(row["incident_id"])
+        by_network.setdefault(row["network"], set()).add(row["incident_id"])
+    reference = {m.incident_id: m.incident.reference for m in members}
+    shared_ips = [
+        {"ip": ip, "incidents": sorted(reference[i] for i in ids)} for ip, ids in sorted(by_ip.items()) if len(ids) > 1
+    ]
+    shared_networks = [
+        {"network": net, "incidents": sorted(reference[i] for i in ids)}
+        for net, ids in sorted(by_network.items())
+        if len(ids) > 1 and net
+    ]
+    timeline = [{"at": campaign.created_at, "text": f"Detected ({campaign.created_by or 'the desk'})"}]
+    for m in members:
+        timeline.append({"at": m.joined_at, "text": f"{m.incident.reference} linked: {m.reason}"})
+        if m.escalation:
+            timeline.append({"at": m.escalation.requested_at, "text": f"{m.incident.reference} escalated to security"})
+            if m.escalation.claimed_at:
+                timeline.append(
+                    {
+                        "at": m.escalation.claimed_at,
+                        "text": f"{m.incident.reference} claimed by {m.escalation.claimed_by}",
+                    }
+                )
+    if campaign.decided_at:
+        timeline.append(
+            {"at": campaign.decided_at, "text": f"{campaign.get_status_display()} by {campaign.decided_by}"}
+        )
+    timeline.sort(key=lambda event: event["at"])
+    return {
+        "campaign": campaign,
+        "members": members,
+        "customers": len({m.incident.customer_id for m in members}),
+        "shared_ips": shared_ips,
+        "shared_networks": shared_networks,
+        "timeline": timeline,
+    }
+
+
+# --- The hand-off packet ------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """ "Kari Nordmann" -> "K. N***": enough to recognise the case, not to identify the person."""
+    parts = name.split()
+    if not parts:
+        return "***"
+    if len(parts) == 1:
+        return parts[0][:1] + "***"
+    return f"{parts[0][:1]}. {parts[-1][:1]}***"
+
+
+def mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_reference(text: str) -> str:
+    return text[:3] + "***" + text[-2:] if len(text) > 6 else "***"
+
+
+def handoff_packet(incident: Incident) -> dict:
+    """What the receiving team reads first, built from the stored records only (no typing twice).
+
+    A fixed number of queries, whatever the number of changes, indicators, notes or emails.
+    """
+    from .models import CampaignMember
+
+    incident = Incident.objects.select_related("customer", "opened_by", "assignee").get(pk=incident.pk)
+    customer = incident.customer
+    changes = list(incident.changes.select_related("recorded_by"))
+    indicators = list(incident.indicators.all())
+    escalations = list(incident.escalations.select_related("requested_by", "claimed_by").order_by("requested_at"))
+    notes = list(incident.notes.select_related("author"))
+    updates = list(incident.customer_updates.only("subject", "template", "status", "created_at", "sent_at"))
+    verifications = list(incident.verifications.select_related("requested_by"))
+    same_ip: dict[str, int] = {}
+    same_network: dict[str, int] = {}
+    if indicators:
+        rows = (
+            Indicator.objects.filter(
+                Q(ip__in=[i.ip for i in indicators]) | Q(network__in=[i.network for i in indicators if i.network])
+            )
+            .exclude(incident=incident)
+            .values("ip", "network", "incident_id")
+            .distinct()
+        )
+        ips, networks = {i.ip for i in indicators}, {i.network for i in indicators}
+        seen_ip, seen_network = set(), set()
+        for row in rows[:2000]:
+            if row["ip"] in ips and (row["ip"], row["incident_id"]) not in seen_ip:
+                seen_ip.add((row["ip"], row["incident_id"]))
+                same_ip[row["ip"]] = same_ip.get(row["ip"], 0) + 1
+            if row["network"] in networks and (row["network"], row["incident_id"]) not in seen_network:
+                seen_network.add((row["network"], row["incident_id"]))
+                same_network[row["network"]] = same_network.get(row["network"], 0) + 1
+    member = CampaignMember.objects.select_related("campaign").filter(incident=incident).first()
+    campaign_size = member.campaign.members.count() if member else 0
+    passed = [v for v in verifications if v.status in ("verified", "overridden")]
+    timeline = [{"at": n.created_at, "kind": "note", "item": n} for n in notes]
+    timeline += [{"at": u.created_at, "kind": "email", "item": u} for u in updates]
+    timeline += [{"at": e.requested_at, "kind": "escalation", "item": e} for e in escalations]
+    timeline.sort(key=lambda event: event["at"])
+    return {
+        "incident": incident,
+        "customer": {
+            "name": mask_name(customer.display_name),
+            "email": mask_email(customer.email),
+            "account": mask_reference(customer.account_reference),
+            "language": customer.get_language_display(),
+        },
+        "changes": changes,
+        "securing": {
+            "password": incident.get_password_advice_display() if incident.password_advice else "",
+            "password_at": incident.password_advice_at,
+            "two_factor": incident.get_customer_two_factor_display() if incident.customer_two_factor else "",
+            "two_factor_at": incident.customer_two_factor_at,
+        },
+        "indicators": [
+            {
+                "indicator": i,
+                "same_ip": same_ip.get(i.ip, 0),
+                "same_network": same_network.get(i.network, 0) - same_ip.get(i.ip, 0),
+            }
+            for i in indicators
+        ],
+        "escalations": escalations,
+        "active_escalation": next((e for e in reversed(escalations) if e.is_active), None),
+        "campaign": member.campaign if member else None,
+        "campaign_member": member,
+        "campaign_size": campaign_size,
+        "verification": passed[0] if passed else None,
+        "verification_attempts": len(verifications),
+        "timeline": timeline,
+    }
+
+
+# --- The post-incident report -------------------------------------------------------------------
+
+# Audit events the customer may read about, as the report names them (translated in the templates).
+REPORT_STEPS = ("opened", "verified", "password_changed", "two_factor_enabled", "two_factor_on", "escalated")
+
+
+def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
+    """What the final email and the customer-file page tell the customer: what happened (kinds of
+    change only, no descriptions, notes or addresses) and what was done when, from the audit trail.
+
+    `closing_at` adds the resolution itself when the report is previewed before the incident closes.
+    """
+    from django.utils import timezone
+
+    from audit.models import AuditAction
+    from audit.selectors import entries_for_incident
+
+    actions = [
+        AuditAction.INCIDENT_OPENED,
+        AuditAction.INCIDENT_REOPENED,
+        AuditAction.CALLER_VERIFIED,
+        AuditAction.CALLER_OVERRIDE,
+        AuditAction.SECURING_RECORDED,
+        AuditAction.ESCALATED,
+        AuditAction.ESCALATION_RESOLVED,
+        AuditAction.INCIDENT_CLOSED,
+    ]
+    steps: dict[str, object] = {}
+    resolved_at = closing_at
+    for entry in entries_for_incident(incident.pk).filter(action__in=actions).only("action", "created_at", "data"):
+        kind = None
+        if entry.action == AuditAction.INCIDENT_REOPENED:
+            steps = {k: v for k, v in steps.items() if k == "opened"}  # this run of the playbook only
+            resolved_at = closing_at
+            continue
+        if entry.action == AuditAction.INCIDENT_OPENED:
+            kind = "opened"
+        elif entry.action in (AuditAction.CALLER_VERIFIED, AuditAction.CALLER_OVERRIDE):
+            kind = "verified"
+        elif entry.action == AuditAction.SECURING_RECORDED:
+            if entry.data.get("password_advice") == "done":
+                steps.setdefault("password_changed", entry.created_at)
+            two_factor = entry.data.get("customer_two_factor")
+            if two_factor == "enabled_now":
+                steps.setdefault("two_factor_enabled", entry.created_at)
+            elif two_factor == "already_on":
+                steps.setdefault("two_factor_on", entry.created_at)
+        elif entry.action == AuditAction.ESCALATED:
+            kind = "escalated"
+        elif entry.action == AuditAction.ESCALATION_RESOLVED and not entry.data.get("passed_on_to"):
+            kind = "specialists_done"
+        elif entry.action == AuditAction.INCIDENT_CLOSED and entry.data.get("outcome") == "resolved":
+            resolved_at = entry.created_at
+        if kind:
+            steps.setdefault(kind, entry.created_at)
+    if resolved_at:
+        steps["resolved"] = resolved_at
+    kinds = list(dict.fromkeys(incident.changes.order_by("created_at", "pk").values_list("kind", flat=True)))
+
+    def stamp(at) -> str:
+        local = timezone.localtime(at)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+    ordered = sorted(steps.items(), key=lambda item: item[1])
+    return {"changed": kinds, "steps": [{"kind": kind, "at": stamp(at)} for kind, at in ordered]}

@@ -13,7 +13,7 @@ from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
 
-from . import ipextract, playbook
+from . import campaigns, ipextract, playbook, selectors
 from .models import (
     Customer,
     CustomerUpdate,
@@ -23,12 +23,14 @@ from .models import (
     Indicator,
     Note,
     NoteVisibility,
+    Severity,
     Stage,
     Status,
     Team,
     UnauthorizedChange,
     UpdateStatus,
     Verdict,
+    network_of,
 )
 from .outbox import enqueue, notify_customer
 from .playbook import PlaybookError
@@ -239,7 +241,12 @@ def add_indicators_from_log(incident: Incident, *, log_text: str, actor) -> list
         if address.ip in known:
             continue
         indicator = Indicator.objects.create(
-            incident=incident, ip=address.ip, scope=address.scope, context=address.line, recorded_by=actor
+            incident=incident,
+            ip=address.ip,
+            network=network_of(address.ip),
+            scope=address.scope,
+            context=address.line,
+            recorded_by=actor,
         )
         created.append(indicator)
         _record(AuditAction.INDICATOR_RECORDED, incident, actor, target=indicator, ip=address.ip, scope=address.scope)
@@ -249,6 +256,10 @@ def add_indicators_from_log(incident: Incident, *, log_text: str, actor) -> list
 
 @transaction.atomic
 def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indicator:
+    """Judge one address; an unauthorized or unknown one is looked for in other customers' incidents."""
+    detecting = verdict in campaigns.TRIGGER_VERDICTS
+    if detecting:
+        campaigns.serialize_detection()  # before our own row lock: see its docstring
     incident = _lock(indicator.incident)
     playbook.ensure_open(incident)
     if verdict not in Verdict.values or verdict == Verdict.PENDING:
@@ -258,6 +269,8 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
     indicator.save(update_fields=["verdict"])
     _save(incident, actor)
     _record(AuditAction.INDICATOR_VERDICT, incident, actor, target=indicator, ip=indicator.ip, verdict=verdict)
+    if detecting:
+        campaigns.detect(incident, actor=actor)
     return indicator
 
 
@@ -265,12 +278,66 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
 
 
 @transaction.atomic
+def raise_severity(incident: Incident, *, to: int, reason: str, actor) -> Incident:
+    """Raise an incident's severity to at least `to` (never lowers it), with the reason.
+
+    The one place severity goes up outside the escalation form: what depends on severity
+    (due times, for one) follows from here.
+    """
+    incident = _lock(incident)
+    if incident.severity >= to:
+        return incident
+    previous = incident.severity
+    incident.severity = int(to)
+    _save(incident, actor, "severity")
+    _record(
+        AuditAction.SEVERITY_RAISED,
+        incident,
+        actor,
+        from_severity=previous,
+        to_severity=int(to),
+        reason=redacted(reason)[:500],
+    )
+    return incident
+
+
+@transaction.atomic
+def escalate_for_campaign(incident: Incident, *, reason: str, actor) -> Escalation:
+    """The automatic escalation a campaign causes: at least high severity, to the security team.
+
+    Made in the name of the agent whose save found the campaign, and audited with the reason.
+    An active security escalation is kept (the campaign is recorded on the incident); an active
+    tier-2 escalation is passed on to the security team, which is where a campaign belongs.
+    """
+    raise_severity(incident, to=Severity.HIGH, reason=reason, actor=actor)
+    incident = _lock(incident)
+    active = incident.escalations.select_for_update().active().first()
+    if active is not None and active.to_team == Team.SECURITY:
+        _record(AuditAction.INCIDENT_UPDATED, incident, actor, target=active, field="campaign", reason=reason)
+        return active
+    if active is not None:
+        active.status, active.closed_at = EscalationStatus.RESOLVED, timezone.now()
+        active.outcome = redacted(f"Passed on to the security team. {reason}")
+        active.save(update_fields=["status", "closed_at", "outcome"])
+        _record(AuditAction.ESCALATION_RESOLVED, incident, actor, target=active, passed_on_to=Team.SECURITY)
+    return escalate(incident, to_team=Team.SECURITY, reason=reason, severity=Severity.HIGH, actor=actor, automatic=True)
+
+
+@transaction.atomic
 def escalate(
-    incident: Incident, *, to_team: str, reason: str, severity: int, actor, restrict: bool = False
+    incident: Incident,
+    *,
+    to_team: str,
+    reason: str,
+    severity: int,
+    actor,
+    restrict: bool = False,
+    automatic: bool = False,
 ) -> Escalation:
     """Hand the incident to tier 2 or security (possible at any stage); the customer is told.
 
     `restrict` (security escalations only) hides the incident from tier 1 and tier 2 from now on.
+    `automatic` marks an escalation the desk made (a campaign), not the agent's own decision.
     """
     incident = _lock(incident)
     playbook.ensure_open(incident)
@@ -306,6 +373,7 @@ def escalate(
         to_team=to_team,
         severity=severity,
         restricted=restrict,
+        **({"automatic": True, "reason": escalation.reason[:500]} if automatic else {}),
     )
     notify_customer(incident, template="escalated", actor=actor, key=f"{incident.pk}:escalated:{escalation.pk}")
     return escalation
@@ -486,6 +554,7 @@ def resolve_incident(
         resolution_summary=incident.resolution_summary,
         measures_taken=incident.measures_taken,
         advice_given=incident.advice_given,
+        **selectors.post_incident_report(incident),
     )
     return incident
 

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from incidents.models import Language
+from incidents.selectors import REPORT_STEPS
 from incidents.outbox import TEMPLATES, clean_header, email_language, render_update
 
 MISSING = "@@MISSING:%s@@"
@@ -18,6 +19,12 @@ CONTEXT = {
     "advice_given": "Keep two-factor authentication on.",
     "code": "493817",
     "minutes": 10,
+    # The post-incident report (resolution): every kind of change and every step, so each is rendered.
+    "changed": ["transaction", "property", "contact", "activity_log", "other"],
+    "steps": [
+        {"kind": kind, "at": "2026-11-21 09:14 UTC"}
+        for kind in (*REPORT_STEPS, "specialists_done", "resolved")
+    ],
 }
 # Letters each translation must use somewhere: a translation without them has lost its diacritics.
 LETTERS = {
@@ -39,7 +46,7 @@ def strict_templates(settings):
 def _english_sentences(template: str) -> set[str]:
     """Sentences of the English email that are ours (not context values), to find untranslated text."""
     _subject, text, _html = render_update(template, Language.EN, CONTEXT)
-    values = {str(v) for v in CONTEXT.values()}
+    values = {str(v) for v in CONTEXT.values()} | {step["at"] for step in CONTEXT["steps"]}
     sentences = set()
     for line in text.splitlines():
         for sentence in re.split(r"(?<=[.:,])\s+", line.strip()):
