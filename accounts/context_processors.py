@@ -10,6 +10,7 @@ def navigation(request):
         "nav": {
             "queue": user.has_any_role(QUEUE_ROLES),
             "security_queue": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
+            "campaigns": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
             "audit": user.has_any_role(AUDIT_ROLES),
             "agents": user.has_any_role(AGENT_ADMIN_ROLES),
             "admin": user.is_staff,

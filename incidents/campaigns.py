@@ -103,10 +103,13 @@ class Hit:
     def same_ip(self) -> bool:
         return self.own.ip == self.other.ip
 
-    def describe(self, where: Incident) -> str:
+    def describe(self, where: Incident, *, reader: Incident) -> str:
+        """Why `reader` is linked to `where`. A restricted incident is not named in the reason of an
+        unrestricted one: tier 1 reads that reason on its incident and escalation."""
+        name = "a restricted incident" if where.restricted and not reader.restricted else where.reference
         if self.same_ip:
-            return f"same IP {self.own.ip} in {where.reference}"
-        return f"same network {self.own.network} ({self.own.ip} / {self.other.ip}) in {where.reference}"
+            return f"same IP {self.own.ip} in {name}"
+        return f"same network {self.own.network} ({self.own.ip} / {self.other.ip}) in {name}"
 
 
 def find_hits(incident: Incident, indicators: list[Indicator] | None = None) -> list[Hit]:
@@ -168,8 +171,9 @@ def detect(incident: Incident, *, actor) -> Campaign | None:
         )
     reasons: dict[int, list[str]] = {}
     for hit in hits:
-        reasons.setdefault(incident.pk, []).append(hit.describe(hit.other.incident))
-        reasons.setdefault(hit.other.incident_id, []).append(hit.describe(incident))
+        other = hit.other.incident
+        reasons.setdefault(incident.pk, []).append(hit.describe(other, reader=incident))
+        reasons.setdefault(other.pk, []).append(hit.describe(incident, reader=other))
     matched = {incident.pk: hits[0].own.ip, **{hit.other.incident_id: hit.other.ip for hit in hits}}
     for pk, member_incident in linked.items():
         if pk in memberships:

@@ -4,13 +4,24 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import background, reauth_required, role_required
 from accounts.roles import Role
 
-from . import forms, playbook, selectors, services, verification
-from .models import CustomerUpdate, Escalation, EscalationStatus, Indicator, Stage, Team, UpdateStatus
+from . import campaigns, forms, playbook, selectors, services, verification
+from .models import (
+    Campaign,
+    CampaignStatus,
+    CustomerUpdate,
+    Escalation,
+    EscalationStatus,
+    Indicator,
+    Stage,
+    Team,
+    UpdateStatus,
+)
 from .outbox import base_context, render_update
 from .playbook import PlaybookError
 
@@ -114,6 +125,7 @@ def _detail(request, incident, status=200, **bound):
     }
     detail = selectors.incident_detail(incident)
     context = {
+        "campaign_banner": selectors.campaign_banner(incident, request.user),
         "incident": incident,
         "steps": playbook.step_states(incident),
         "missing": playbook.missing_for_next(incident) if incident.is_open else [],
@@ -420,20 +432,131 @@ def retry_update(request, pk, update_pk):
 
 @require_POST
 def resolve(request, pk):
-    return _act(
+    """Step 6: preview the final email (the post-incident report) in the customer's language, then send."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    form = forms.ResolutionForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, incident, status=400, resolution_form=form)
+    data = form.cleaned_data
+    texts = {key: data[key] for key in ("resolution_summary", "measures_taken", "advice_given")}
+    if request.POST.get("action") == "send":  # anything else previews: nothing goes out unseen
+        try:
+            services.resolve_incident(incident, actor=request.user, expected_version=data["version"], **texts)
+        except PlaybookError as exc:
+            form.add_error(None, str(exc))
+        else:
+            _redaction_notice(request, form)
+            messages.success(request, "Resolved and closed; the customer was sent the post-incident report.")
+            return redirect(incident)
+    report = selectors.post_incident_report(incident, closing_at=timezone.now())
+    subject, text, _html = render_update(
+        "resolution", incident.customer.language, {**base_context(incident), **texts, **report}
+    )
+    return render(
+        request,
+        "incidents/resolution_preview.html",
+        {"incident": incident, "form": form, "subject": subject, "body_text": text, "redactions": form.redactions},
+        status=400 if form.errors else 200,
+    )
+
+
+def incident_packet(request, pk):
+    """The hand-off packet: the page to print, or the fragment the queue and incident page expand."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    services.record_view(incident, actor=request.user, page="packet")
+    template = "incidents/_packet.html" if request.htmx else "incidents/incident_packet.html"
+    return render(request, template, {"packet": selectors.handoff_packet(incident)})
+
+
+def incident_report(request, pk):
+    """The post-incident report for the customer file: the final email as sent, print-styled."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    services.record_view(incident, actor=request.user, page="report")
+    sent = incident.customer_updates.filter(template="resolution").order_by("-created_at", "-pk").first()
+    return render(request, "incidents/incident_report.html", {"incident": incident, "report": sent})
+
+
+# --- Campaigns ---------------------------------------------------------------------------------
+
+CAMPAIGN_ROLES = [Role.SECURITY, Role.SUPERVISOR]
+
+
+@role_required(CAMPAIGN_ROLES)
+def campaign_list(request):
+    status = request.GET.get("status", "")
+    status = status if status in CampaignStatus.values else ""
+    page = Paginator(selectors.campaign_list(status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "incidents/campaign_list.html",
+        {"page": page, "status": status, "statuses": CampaignStatus.choices},
+    )
+
+
+@role_required(CAMPAIGN_ROLES)
+def campaign_detail(request, pk, status=200, **bound):
+    context = {
+        **selectors.campaign_detail(pk),
+        "dismiss_form": forms.DismissCampaignForm(),
+        "merge_form": forms.MergeCampaignForm(),
+        **bound,
+    }
+    return render(request, "incidents/campaign_detail.html", context, status=status)
+
+
+def _campaign_act(request, pk, form_class, form_name, call, success):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = form_class(request.POST) if form_class else None
+    if form is None or form.is_valid():
+        try:
+            result = call(campaign, form.cleaned_data if form else {})
+        except PlaybookError as exc:
+            if form is None:
+                messages.error(request, str(exc))
+                return redirect(campaign)
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, success(result))
+            return redirect(result)
+    return campaign_detail(request, pk, status=400, **{form_name: form})
+
+
+@require_POST
+@role_required(CAMPAIGN_ROLES)
+def campaign_confirm(request, pk):
+    return _campaign_act(
         request,
         pk,
-        forms.ResolutionForm,
-        "resolution_form",
-        lambda i, d: services.resolve_incident(
-            i,
-            resolution_summary=d["resolution_summary"],
-            measures_taken=d["measures_taken"],
-            advice_given=d["advice_given"],
-            actor=request.user,
-            expected_version=d["version"],
-        ),
-        "Resolved and closed; the customer was sent the resolution and advice.",
+        None,
+        None,
+        lambda c, d: campaigns.confirm_campaign(c, actor=request.user),
+        lambda c: f"{c.reference} confirmed; its open incidents are with the security team.",
+    )
+
+
+@require_POST
+@role_required(CAMPAIGN_ROLES)
+def campaign_dismiss(request, pk):
+    return _campaign_act(
+        request,
+        pk,
+        forms.DismissCampaignForm,
+        "dismiss_form",
+        lambda c, d: campaigns.dismiss_campaign(c, reason=d["reason"], actor=request.user),
+        lambda c: f"{c.reference} dismissed: it escalates nothing more.",
+    )
+
+
+@require_POST
+@role_required(CAMPAIGN_ROLES)
+def campaign_merge(request, pk):
+    return _campaign_act(
+        request,
+        pk,
+        forms.MergeCampaignForm,
+        "merge_form",
+        lambda c, d: campaigns.merge_campaigns(c, into=d["into"], actor=request.user),
+        lambda into: f"Merged into {into.reference}.",
     )
 
 

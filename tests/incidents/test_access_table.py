@@ -7,6 +7,7 @@ import pytest
 from django.urls import get_resolver, reverse
 
 from incidents import services
+from incidents.models import Campaign, CampaignMember
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +41,26 @@ INCIDENT_URLS = {
     "escalation-claim": "escalation",
     "escalation-return": "escalation",
     "escalation-resolve": "escalation",
+    "incident-packet": "incident",
+    "incident-report": "incident",
+    "campaign-detail": "campaign",
+    "campaign-confirm": "campaign",
+    "campaign-dismiss": "campaign",
+    "campaign-merge": "campaign",
 }
+# Read with GET; the rest are actions (POST).
+PAGES = {"incident-detail", "incident-history", "incident-packet", "incident-report", "campaign-detail"}
+CAMPAIGN_ROLES = {"security", "supervisor"}
 # Role-gated regardless of the incident: (url name, roles allowed).
 ROLE_GATED = {
     "incident-reopen": {"supervisor"},
     "verification-override": {"supervisor"},
     "escalation-claim": {"security", "supervisor"},  # the escalations here go to the security team
     "incident-restrict": {"security", "supervisor"},
+    "campaign-detail": CAMPAIGN_ROLES,
+    "campaign-confirm": CAMPAIGN_ROLES,
+    "campaign-dismiss": CAMPAIGN_ROLES,
+    "campaign-merge": CAMPAIGN_ROLES,
 }
 
 
@@ -66,7 +80,10 @@ def objects():
         indicators = services.add_indicators_from_log(incident, log_text="seen 8.8.8.8", actor=requester)
         escalation = services.escalate(incident, to_team="security", reason="r", severity=2, actor=requester)
         update = incident.customer_updates.first()
+        campaign = Campaign.objects.create()
+        CampaignMember.objects.create(campaign=campaign, incident=incident, reason="r", matched_ip="8.8.8.8")
         made[kind] = {
+            "campaign": campaign.pk,
             "incident": incident.pk,
             "indicator": indicators[0].pk,
             "escalation": escalation.pk,
@@ -92,7 +109,7 @@ def test_every_incident_url_allows_or_denies_per_role(client, verified_client, o
     checked = 0
     for name in INCIDENT_URLS:
         url = _url(name, kind, objects)
-        response = client.get(url) if name in ("incident-detail", "incident-history") else client.post(url, {})
+        response = client.get(url) if name in PAGES else client.post(url, {})
         allowed = sees and role in ROLE_GATED.get(name, {role})
         if allowed:
             assert response.status_code not in (403, 404), f"{role} on {kind} {name}: {response.status_code}"
@@ -114,3 +131,10 @@ def test_lists_and_ip_search_hide_what_the_role_may_not_see(client, verified_cli
         assert (normal in page) == (role in SEES_NORMAL)
         assert (restricted in page) == (role in SEES_RESTRICTED)
     assert Incident.objects.count() == 2
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r or "no-role" for r in ROLES])
+def test_the_campaign_list_is_for_security_and_supervisors(client, verified_client, objects, role):
+    verified_client(UserFactory(roles=[role] if role else []))
+    response = client.get(reverse("incidents:campaign-list"))
+    assert response.status_code == (200 if role in CAMPAIGN_ROLES else 403)

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from incidents.models import Language
-from incidents.selectors import REPORT_STEPS
 from incidents.outbox import TEMPLATES, clean_header, email_language, render_update
+from incidents.selectors import REPORT_STEPS
 
 MISSING = "@@MISSING:%s@@"
 CONTEXT = {
@@ -21,10 +21,7 @@ CONTEXT = {
     "minutes": 10,
     # The post-incident report (resolution): every kind of change and every step, so each is rendered.
     "changed": ["transaction", "property", "contact", "activity_log", "other"],
-    "steps": [
-        {"kind": kind, "at": "2026-11-21 09:14 UTC"}
-        for kind in (*REPORT_STEPS, "specialists_done", "resolved")
-    ],
+    "steps": [{"kind": kind, "at": "2026-11-21 09:14 UTC"} for kind in (*REPORT_STEPS, "specialists_done", "resolved")],
 }
 # Letters each translation must use somewhere: a translation without them has lost its diacritics.
 LETTERS = {

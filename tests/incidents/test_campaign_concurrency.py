@@ -1,0 +1,81 @@
+"""Two agents save the same attacker IP on two customers' incidents at the same moment (PostgreSQL):
+one campaign, and every incident escalated to security exactly once.
+
+What makes it so: detection runs under a transaction-scoped advisory lock (campaigns.serialize_detection,
+taken before the incident row lock), the membership row records the escalation it caused, and the
+database allows one membership per incident and one active escalation per incident.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from audit.models import AuditAction, AuditEntry
+from incidents import campaigns, services
+from incidents.models import Campaign, CampaignMember, Escalation
+from tests.factories import CustomerFactory, UserFactory
+
+ATTACKER = "203.0.113.7"
+
+
+def _incident(actor, verdict=None):
+    incident = services.open_incident(
+        customer=CustomerFactory(), channel="phone", summary="Unknown payee", severity=2, actor=actor
+    )
+    services.add_indicators_from_log(incident, log_text=f"login from {ATTACKER}", actor=actor)
+    indicator = incident.indicators.get()
+    if verdict:
+        services.set_indicator_verdict(indicator, verdict=verdict, actor=actor)
+    return incident, indicator
+
+
+def _race(monkeypatch, *saves):
+    """Run the verdict saves in parallel threads (own connections), each pausing after its read
+    of other customers' indicators so that, unserialized, both would read before either writes."""
+    original = campaigns.find_hits
+    barrier = threading.Barrier(len(saves))
+    errors = []
+
+    def slow_find_hits(*args, **kwargs):
+        hits = original(*args, **kwargs)
+        threading.Event().wait(0.3)  # widen the race window on purpose
+        return hits
+
+    monkeypatch.setattr(campaigns, "find_hits", slow_find_hits)
+
+    def run(indicator, actor):
+        try:
+            barrier.wait()
+            services.set_indicator_verdict(indicator, verdict="unauthorized", actor=actor)
+        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=save) for save in saves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_saves_make_one_campaign_and_escalate_each_incident_once(postgres, monkeypatch):
+    alex, robin = UserFactory(roles=["agent"]), UserFactory(roles=["agent"])
+    first, _ = _incident(alex, verdict="unauthorized")
+    second, second_ip = _incident(alex)
+    third, third_ip = _incident(robin)
+
+    errors = _race(monkeypatch, (second_ip, alex), (third_ip, robin))
+
+    assert errors == []
+    campaign = Campaign.objects.get()
+    assert set(CampaignMember.objects.values_list("incident_id", flat=True)) == {first.pk, second.pk, third.pk}
+    for incident in (first, second, third):
+        assert Escalation.objects.filter(incident=incident, to_team="security").count() == 1
+        assert AuditEntry.objects.filter(action=AuditAction.ESCALATED, incident_id=incident.pk).count() == 1
+        assert CampaignMember.objects.get(incident=incident).escalation_id is not None
+    assert AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_DETECTED).count() == 1
+    assert campaign.members.count() == 3
