@@ -72,7 +72,7 @@ def scripted(tier1):
 
 
 def test_packet_carries_what_the_receiving_team_needs_from_stored_records(scripted, tier1):
-    incident, other = scripted
+    incident, _other = scripted
     packet = selectors.handoff_packet(incident)
 
     assert packet["customer"] == {
