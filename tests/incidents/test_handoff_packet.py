@@ -66,7 +66,11 @@ def scripted(tier1):
             incident, log_text="203.0.113.7 POST /payees\n198.51.100.4 GET /\n192.168.1.20 login", actor=tier1
         )
     with at(10):
-        for ip, verdict in (("203.0.113.7", "unauthorized"), ("198.51.100.4", "unknown"), ("192.168.1.20", "legitimate")):
+        for ip, verdict in (
+            ("203.0.113.7", "unauthorized"),
+            ("198.51.100.4", "unknown"),
+            ("192.168.1.20", "legitimate"),
+        ):
             services.set_indicator_verdict(incident.indicators.get(ip=ip), verdict=verdict, actor=tier1)
     return fresh(incident), other
 
@@ -90,10 +94,15 @@ def test_packet_carries_what_the_receiving_team_needs_from_stored_records(script
     assert rows["198.51.100.4"]["same_ip"] == 0 and rows["192.168.1.20"]["indicator"].verdict == "legitimate"
     # The campaign found by the verdict escalated it; the packet names the campaign and the reason.
     assert packet["campaign"] is not None
-    assert packet["active_escalation"].reason.startswith(f"Campaign {packet['campaign'].reference}: same IP 203.0.113.7")
+    assert packet["active_escalation"].reason.startswith(
+        f"Campaign {packet['campaign'].reference}: same IP 203.0.113.7"
+    )
     assert packet["verification"].status == "verified"
     assert packet["verification"].get_identified_by_display() == "account / service name"
-    kinds = [(event["kind"], getattr(event["item"], "body", None) or getattr(event["item"], "template", "")) for event in packet["timeline"]]
+    kinds = [
+        (event["kind"], getattr(event["item"], "body", None) or getattr(event["item"], "template", ""))
+        for event in packet["timeline"]
+    ]
     assert kinds[0] == ("email", "acknowledgement")
     assert ("note", "Caller sounded rushed") in kinds
     assert [k for k, _ in kinds].count("escalation") == 1
@@ -106,7 +115,14 @@ def test_packet_page_is_printable_and_masks_the_customer(client, verified_client
     response = client.get(reverse("incidents:incident-packet", args=[incident.pk]))
     page = response.content.decode()
     assert response.status_code == 200 and "print-page" in page
-    for text in ("Hand-off packet", "M. K***", "m***@example.com", "Caller sounded rushed", "203.0.113.7", "same IP: 1"):
+    for text in (
+        "Hand-off packet",
+        "M. K***",
+        "m***@example.com",
+        "Caller sounded rushed",
+        "203.0.113.7",
+        "same IP: 1",
+    ):
         assert text in page, text
     assert "Marta Kowalska" not in page and "m.kowalska@example.com" not in page
     assert AuditEntry.objects.filter(action=AuditAction.INCIDENT_VIEWED, data__page="packet").count() == 1
@@ -139,7 +155,11 @@ def test_packet_runs_the_same_queries_for_5_and_50_records(client, verified_clie
                 recorded_by=tier1,
             )
             services.record_unauthorized_change(
-                fresh(incident), kind="other", description=f"c{index}", noticed_at=None, actor=tier1,
+                fresh(incident),
+                kind="other",
+                description=f"c{index}",
+                noticed_at=None,
+                actor=tier1,
                 expected_version=fresh(incident).version,
             )
         with CaptureQueriesContext(connection) as queries:

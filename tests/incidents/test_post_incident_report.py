@@ -69,9 +69,7 @@ def worked_to_step_6(language, tier1, security_agent):
             expected_version=fresh(incident).version,
         )
         services.add_indicators_from_log(incident, log_text="203.0.113.7 x\n192.168.1.20 y", actor=tier1)
-        services.record_findings(
-            incident, findings=INTERNAL[1], actor=tier1, expected_version=fresh(incident).version
-        )
+        services.record_findings(incident, findings=INTERNAL[1], actor=tier1, expected_version=fresh(incident).version)
     with at(20):
         escalation = services.escalate(incident, to_team="security", reason="Tor exit", severity=3, actor=tier1)
         services.claim_escalation(escalation, actor=security_agent)
