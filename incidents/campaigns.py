@@ -195,8 +195,9 @@ def detect(incident: Incident, *, actor) -> Campaign | None:
 
 
 def escalation_reason(campaign: Campaign, member: CampaignMember, others: int) -> str:
+    seen = "1 other customer's incident" if others == 1 else f"{others} other customers' incidents"
     return (
-        f"Campaign {campaign.reference}: {member.reason}. Seen in {others} other customers' incidents "
+        f"Campaign {campaign.reference}: {member.reason}. Seen in {seen} "
         f"within {settings.CAMPAIGN_WINDOW_DAYS} days; escalated automatically."
     )
 

@@ -152,7 +152,11 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
     page.get_by_label("Measures taken to secure the account").fill(
         "New password, two-factor authentication on, sessions revoked."
     )
-    page.get_by_role("button", name="Resolve, email the customer and close").click()
+    page.get_by_role("button", name="Preview the final email").click()
+    preview = page.locator(".email-body").inner_text()
+    assert "Saken din ble løst." in preview and "185.220.101.7" not in preview  # Norwegian, nothing internal
+    screenshot(page, "06-final-email-preview")
+    page.get_by_role("button", name="Send and close the incident").click()
     assert page.locator("#current-step-title").inner_text() == "Resolved"
     screenshot(page, "06-closed")
 
