@@ -49,8 +49,9 @@ TRIGGER_VERDICTS = (Verdict.UNAUTHORIZED, Verdict.UNKNOWN)
 TRIGGER_SCOPES = ("public", "documentation")
 CAMPAIGN_SEVERITY = Severity.HIGH
 DECIDING_ROLES = (Role.SECURITY, Role.SUPERVISOR)
-# Any constant will do: it names the one advisory lock campaign detection takes on PostgreSQL.
-_DETECTION_LOCK = 0x42554C57
+# Names the advisory lock campaign detection takes on PostgreSQL: "CMPG", distinct from the audit
+# chain's "BULW" (audit.chain), which is held from a transaction's first audit entry to its commit.
+_DETECTION_LOCK = 0x434D_5047
 
 
 def window() -> timedelta:
@@ -141,15 +142,35 @@ def find_hits(incident: Incident, indicators: list[Indicator] | None = None) -> 
     return hits
 
 
-def detect(incident: Incident, *, actor) -> Campaign | None:
-    """Link this incident with other customers' incidents sharing an attacker IP or network.
+def prepare(incident: Incident) -> list[Hit]:
+    """Find the hits and lock every incident detection may then write to, in primary-key order.
 
-    Runs inside the calling service's transaction, after serialize_detection(). The incident
-    joins the oldest campaign any of the linked incidents is already in (or a new one); linked
-    incidents that are in no campaign join it too. Incidents already in another campaign stay
-    there: the security team merges campaigns.
+    Called before the service writes its first audit entry: appending to the audit chain holds
+    a desk-wide lock until commit, and a service elsewhere may hold one of these incident rows
+    while it waits for that lock. Taking the rows first means detection never waits for a row
+    while holding the chain, so the two cannot deadlock.
     """
     hits = find_hits(incident)
+    if hits:
+        linked = {incident.pk, *(hit.other.incident_id for hit in hits)}
+        in_campaigns = CampaignMember.objects.filter(incident_id__in=linked).values("campaign_id")
+        members = CampaignMember.objects.filter(campaign_id__in=in_campaigns).values_list("incident_id", flat=True)
+        lock_incidents(linked | set(members))
+    return hits
+
+
+def lock_incidents(pks) -> None:
+    list(Incident.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True))
+
+
+def detect(incident: Incident, *, actor, hits: list[Hit]) -> Campaign | None:
+    """Link this incident with other customers' incidents sharing an attacker IP or network.
+
+    Runs inside the calling service's transaction, after serialize_detection() and prepare(). The
+    incident joins the oldest campaign any of the linked incidents is already in (or a new one);
+    linked incidents that are in no campaign join it too. Incidents already in another campaign
+    stay there: the security team merges campaigns.
+    """
     if not hits:
         return None
     linked: dict[int, Incident] = {incident.pk: incident}
@@ -262,6 +283,7 @@ def confirm_campaign(campaign: Campaign, *, actor) -> Campaign:
     campaign = _locked(campaign)
     if campaign.status == CampaignStatus.CONFIRMED:
         raise PlaybookError(f"{campaign.reference} is already confirmed.")
+    lock_incidents(campaign.members.values("incident_id"))  # before the audit entry: see prepare()
     campaign.status, campaign.decided_by, campaign.decided_at = CampaignStatus.CONFIRMED, actor, timezone.now()
     campaign.decision_reason = ""
     campaign.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
@@ -305,6 +327,7 @@ def merge_campaigns(campaign: Campaign, *, into: Campaign, actor) -> Campaign:
     first, second = sorted([campaign, into], key=lambda c: c.pk)  # lock in one order: no deadlock
     locked = {c.pk: _locked(c) for c in (first, second)}
     campaign, into = locked[campaign.pk], locked[into.pk]
+    lock_incidents(CampaignMember.objects.filter(campaign__in=[campaign, into]).values("incident_id"))
     moved = list(CampaignMember.objects.filter(campaign=campaign).values_list("incident_id", flat=True))
     CampaignMember.objects.filter(campaign=campaign).update(campaign=into)
     campaign.status, campaign.merged_into = CampaignStatus.MERGED, into

@@ -268,9 +268,10 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
     indicator.verdict = verdict
     indicator.save(update_fields=["verdict"])
     _save(incident, actor)
+    hits = campaigns.prepare(incident) if detecting else []  # locks what detection writes, before auditing
     _record(AuditAction.INDICATOR_VERDICT, incident, actor, target=indicator, ip=indicator.ip, verdict=verdict)
-    if detecting:
-        campaigns.detect(incident, actor=actor)
+    if hits:
+        campaigns.detect(incident, actor=actor, hits=hits)
     return indicator
 
 

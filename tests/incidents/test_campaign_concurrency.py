@@ -79,3 +79,51 @@ def test_two_concurrent_saves_make_one_campaign_and_escalate_each_incident_once(
         assert CampaignMember.objects.get(incident=incident).escalation_id is not None
     assert AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_DETECTED).count() == 1
     assert campaign.members.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_detection_waits_for_an_agent_working_on_a_linked_incident_without_deadlock(postgres):
+    """Another agent holds the first incident (its row lock) and then appends to the audit trail,
+    while the verdict on the second incident wants to escalate the first one. Detection takes its
+    row locks before its first audit entry, so it simply waits its turn; both commit."""
+    from django.db import transaction
+
+    from audit.services import record
+    from incidents.models import Incident
+
+    alex, robin = UserFactory(roles=["agent"]), UserFactory(roles=["agent"])
+    first, _ = _incident(alex, verdict="unauthorized")
+    second, second_ip = _incident(robin)
+    holding = threading.Event()
+    errors = []
+
+    def other_agent():
+        try:
+            with transaction.atomic():
+                Incident.objects.select_for_update().get(pk=first.pk)
+                holding.set()
+                threading.Event().wait(0.5)  # the verdict save reaches the lock meanwhile
+                record(AuditAction.NOTE_ADDED, actor=alex, incident_id=first.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def verdict():
+        try:
+            holding.wait(5)
+            services.set_indicator_verdict(second_ip, verdict="unauthorized", actor=robin)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=other_agent), threading.Thread(target=verdict)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Escalation.objects.filter(incident=first, to_team="security").count() == 1
+    assert Escalation.objects.filter(incident=second, to_team="security").count() == 1
