@@ -113,6 +113,7 @@ def test_same_ip_on_two_customers_flags_both_and_security_opens_the_packet(live_
     phone.goto(f"{base}/incidents/{second.pk}/")
     assert phone.locator("#campaign-banner").is_visible()
     screenshot(phone, "05-phone-banner")
+    phone.screenshot(path=str(screenshot(phone, "05-phone-banner")).replace(".png", "-top.png"))  # first screen
     assert_fits(phone)
     phone.goto(base + "/queue/security/")
     phone.locator("#queue-items summary").first.click()

@@ -343,3 +343,14 @@ def test_the_database_allows_one_campaign_per_incident(tier1):
         CampaignMember.objects.create(
             campaign=Campaign.objects.create(), incident=incident, reason="r", matched_ip=ATTACKER
         )
+
+
+def test_allow_list_entries_are_normalised_and_bad_ones_refused_clearly():
+    from django.core.exceptions import ValidationError
+
+    entry = AllowedNetwork(network=" 203.0.113.77/24 ", label="Acme Ltd office")
+    entry.full_clean()
+    assert entry.network == "203.0.113.0/24"
+    with pytest.raises(ValidationError) as refused:
+        AllowedNetwork(network="not-a-network", label="x").full_clean()
+    assert "Enter an IPv4 or IPv6 address or network" in str(refused.value)
