@@ -42,6 +42,12 @@ class AuditAction(models.TextChoices):
     ESCALATION_RESOLVED = "escalation.resolved", "Escalation resolved"
     NO_ESCALATION = "escalation.not_needed", "No escalation needed"
 
+    SLA_ALERT_RAISED = "sla.alert_raised", "SLA alert raised"
+    SLA_ALERT_EMAILED = "sla.alert_emailed", "SLA alert emailed to the team"
+    BREACH_MARKED = "breach.marked", "Marked as a personal-data breach"
+    BREACH_OBLIGATION_MET = "breach.obligation_met", "Breach notification recorded as made"
+    METRICS_EXPORTED = "metrics.exported", "Supervisor metrics exported"
+
     EMAIL_QUEUED = "email.queued", "Customer email queued"
     EMAIL_SENT = "email.sent", "Customer email sent"
     EMAIL_FAILED = "email.failed", "Customer email failed"

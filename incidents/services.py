@@ -13,7 +13,7 @@ from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
 
-from . import ipextract, playbook
+from . import ipextract, playbook, sla
 from .models import (
     Customer,
     CustomerUpdate,
@@ -23,6 +23,7 @@ from .models import (
     Indicator,
     Note,
     NoteVisibility,
+    Severity,
     Stage,
     Status,
     Team,
@@ -92,7 +93,7 @@ def _require_role(actor, *roles: str) -> None:
 def open_incident(*, customer: Customer, channel: str, summary: str, severity: int, actor) -> Incident:
     """A customer reports unusual activity; they get an acknowledgement at once."""
     now = timezone.now()
-    incident = Incident.objects.create(
+    incident = Incident(
         customer=customer,
         channel=channel,
         summary=redacted(summary),
@@ -103,6 +104,8 @@ def open_incident(*, customer: Customer, channel: str, summary: str, severity: i
         created_at=now,
         updated_at=now,
     )
+    sla.apply_due_times(incident)
+    incident.save(force_insert=True)
     _record(AuditAction.INCIDENT_OPENED, incident, actor, channel=channel, severity=int(severity))
     notify_customer(incident, template="acknowledgement", actor=actor, key=f"{incident.pk}:acknowledgement")
     return incident
@@ -155,7 +158,11 @@ def advance(incident: Incident, *, actor, expected_version: int) -> Incident:
         raise PlaybookError("Close the incident with the resolution form of step 6.")
     playbook.ensure_can_move(incident, to_stage)
     from_stage, incident.stage = incident.stage, to_stage
-    _save(incident, actor, "stage")
+    fields = ["stage"]
+    if from_stage == Stage.SECURE and incident.secured_at is None:
+        incident.secured_at = timezone.now()
+        fields.append("secured_at")
+    _save(incident, actor, *fields)
     _record(AuditAction.STAGE_ADVANCED, incident, actor, from_stage=from_stage, to_stage=to_stage)
     return incident
 
@@ -283,21 +290,28 @@ def escalate(
     if incident.escalations.active().exists():
         raise PlaybookError(f"{incident.reference} already has an active escalation.")
     severity = max(int(severity), incident.severity)
+    now = timezone.now()
+    escalation = Escalation(
+        incident=incident,
+        from_team=incident.team,
+        to_team=to_team,
+        severity=severity,
+        reason=redacted(reason),
+        requested_by=actor,
+        requested_at=now,
+    )
+    incident.team, incident.severity = to_team, severity
+    clock_fields = sla.apply_due_times(incident, escalation)
     try:
         with transaction.atomic():
-            escalation = Escalation.objects.create(
-                incident=incident,
-                from_team=incident.team,
-                to_team=to_team,
-                severity=severity,
-                reason=redacted(reason),
-                requested_by=actor,
-            )
+            escalation.save(force_insert=True)
     except IntegrityError as exc:
         raise PlaybookError(f"{incident.reference} already has an active escalation.") from exc
-    incident.team, incident.severity = to_team, severity
     incident.restricted = incident.restricted or restrict
-    _save(incident, actor, "team", "severity", "restricted")
+    if incident.escalated_at is None:
+        incident.escalated_at = now
+        clock_fields.append("escalated_at")
+    _save(incident, actor, "team", "severity", "restricted", *clock_fields)
     _record(
         AuditAction.ESCALATED,
         incident,
@@ -309,6 +323,35 @@ def escalate(
     )
     notify_customer(incident, template="escalated", actor=actor, key=f"{incident.pk}:escalated:{escalation.pk}")
     return escalation
+
+
+@transaction.atomic
+def change_severity(incident: Incident, *, severity: int, reason: str, actor) -> Incident:
+    """Change an incident's severity; its clocks (and its waiting escalation's) follow the new policy."""
+    if int(severity) not in Severity.values:
+        raise PlaybookError("Choose low, medium, high or critical.")
+    if not reason.strip():
+        raise PlaybookError("Say why the severity changes.")
+    incident = _lock(incident)
+    playbook.ensure_open(incident)
+    previous, incident.severity = incident.severity, int(severity)
+    waiting = incident.escalations.filter(status=EscalationStatus.OPEN).select_for_update().first()
+    if waiting is not None:
+        waiting.severity = incident.severity
+    clock_fields = sla.apply_due_times(incident, waiting)
+    if waiting is not None:
+        waiting.save(update_fields=["severity", "claim_due_at", "claim_warn_at"])
+    _save(incident, actor, "severity", *clock_fields)
+    _record(
+        AuditAction.INCIDENT_UPDATED,
+        incident,
+        actor,
+        field="severity",
+        previous=previous,
+        severity=incident.severity,
+        reason=redacted(reason),
+    )
+    return incident
 
 
 @transaction.atomic
