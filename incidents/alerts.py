@@ -91,7 +91,9 @@ def due_candidates(now: datetime) -> list[Candidate]:
         duties = _without_alert(duties.filter(met_at__isnull=True), "obligation", SlaClock.NOTIFICATION, kind)
         for o in duties.select_related("breach").order_by("due_at")[:BATCH]:
             found.append(
-                Candidate(SlaClock.NOTIFICATION, kind, Team.SECURITY, o.breach.incident_id, o.due_at, obligation_id=o.pk)
+                Candidate(
+                    SlaClock.NOTIFICATION, kind, Team.SECURITY, o.breach.incident_id, o.due_at, obligation_id=o.pk
+                )
             )
     return found
 

@@ -3,7 +3,7 @@
 Deadlines are elapsed time from awareness: `aware_at + hours`, computed in UTC and shown in
 settings.TIME_ZONE. "72 hours" is therefore 72 hours of real time, whatever daylight-saving
 change falls inside (aware 10:00 CET on the Friday before the spring change is due at 11:00 CEST
-on Monday, not 10:00). Day counts are rules of N × 24 hours. "Without undue delay" duties have
+on Monday, not 10:00). Day counts are rules of N x 24 hours. "Without undue delay" duties have
 no legal hour count: they count down to the rule's internal target (`target_hours`), labelled as
 our target, not the law's.
 """

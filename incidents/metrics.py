@@ -147,9 +147,7 @@ def supervisor_metrics(start: date, end: date, now: datetime | None = None) -> M
 
     escalations = Escalation.objects.filter(requested_at__gte=since, requested_at__lt=until)
     clocks = {
-        "first_update": _compliance(
-            cohort, "first_update_due_at", "first_update_at", Q(status=Status.OPEN), now
-        ),
+        "first_update": _compliance(cohort, "first_update_due_at", "first_update_at", Q(status=Status.OPEN), now),
         "claim": _compliance(escalations, "claim_due_at", "claimed_at", Q(status="open"), now),
         "resolve": _compliance(cohort, "resolve_due_at", "closed_at", Q(status=Status.OPEN), now),
     }
@@ -224,10 +222,11 @@ def csv_rows(metrics: Metrics) -> list[list[str]]:
     return rows
 
 
-def bars(items: list[tuple[str, float | None, str]], width: int = 300) -> list[dict]:
+def bars(items: list[tuple[str, float | None, str]], width: int = 300) -> dict:
     """Horizontal bar geometry for the server-rendered SVG charts: (label, value, text) -> rows."""
     top = max((value or 0 for _, value, _ in items), default=0) or 1
-    return [
-        {"label": label, "text": text, "y": index * 28, "width": round(width * (value or 0) / top, 1)}
-        for index, (label, value, text) in enumerate(items)
-    ]
+    rows = []
+    for index, (label, value, text) in enumerate(items):
+        bar = round(width * (value or 0) / top, 1)
+        rows.append({"label": label, "text": text, "y": index * 28, "width": bar, "text_x": 116 + bar})
+    return {"rows": rows, "height": max(28, 28 * len(rows))}

@@ -481,7 +481,7 @@ class NotificationRule(models.Model):
     title = models.CharField(max_length=120)
     notify = models.CharField(max_length=120, help_text="Whom to notify.")
     hours = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Elapsed hours from awareness (days × 24). Empty: without undue delay."
+        null=True, blank=True, help_text="Elapsed hours from awareness (days x 24). Empty: without undue delay."
     )
     target_hours = models.PositiveIntegerField(
         null=True, blank=True, help_text="For “without undue delay”: the internal target the countdown shows."
@@ -545,7 +545,9 @@ class BreachObligation(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     met_how = models.CharField(max_length=16, choices=MetHow.choices, blank=True)
     met_note = models.TextField(blank=True)
-    met_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["due_at", "pk"]

@@ -31,9 +31,7 @@ urlpatterns = [
     path("incidents/<int:pk>/resolve/", views.resolve, name="incident-resolve"),
     path("incidents/<int:pk>/updates/<int:update_pk>/retry/", views.retry_update, name="update-retry"),
     path("incidents/<int:pk>/breach/", views.mark_breach, name="incident-breach"),
-    path(
-        "incidents/<int:pk>/obligations/<int:obligation_pk>/met/", views.obligation_met, name="obligation-met"
-    ),
+    path("incidents/<int:pk>/obligations/<int:obligation_pk>/met/", views.obligation_met, name="obligation-met"),
     path("breaches/", views.breach_report, name="breach-report"),
     path("metrics/", views.supervisor_metrics, name="metrics"),
     path("metrics/export.csv", views.supervisor_metrics_csv, name="metrics-csv"),

@@ -31,10 +31,20 @@ PAGE_SIZE = 25
 def dashboard(request):
     mine = selectors.incident_list(request.user, filters={"mine": True, "status": "open"})[:20]
     failed = selectors.failed_updates(request.user)
+    at_risk = selectors.at_risk_incidents(request.user)
+    waiting_at_risk = selectors.at_risk_escalations(request.user)
     return render(
         request,
         "incidents/dashboard.html",
-        {"mine": mine, "failed_count": failed.count(), "failed_updates": failed[:10]},
+        {
+            "mine": mine,
+            "failed_count": failed.count(),
+            "failed_updates": failed[:10],
+            "at_risk_count": at_risk.count(),
+            "at_risk": at_risk[:10],
+            "waiting_at_risk_count": waiting_at_risk.count(),
+            "waiting_at_risk": waiting_at_risk[:10],
+        },
     )
 
 
@@ -624,8 +634,7 @@ def supervisor_metrics(request):
             {
                 "m": result,
                 "charts": metrics_charts(result),
-                "query": request.GET.urlencode()
-                or f"start={chosen[0].isoformat()}&end={chosen[1].isoformat()}",
+                "query": request.GET.urlencode() or f"start={chosen[0].isoformat()}&end={chosen[1].isoformat()}",
             }
         )
     return render(request, "incidents/metrics.html", context, status=200 if chosen else 400)
@@ -645,7 +654,9 @@ def supervisor_metrics_csv(request):
     if not chosen:
         return render(request, "incidents/metrics.html", {"form": form}, status=400)
     result = metrics.supervisor_metrics(*chosen)
-    audit.record(AuditAction.METRICS_EXPORTED, actor=request.user, start=chosen[0].isoformat(), end=chosen[1].isoformat())
+    audit.record(
+        AuditAction.METRICS_EXPORTED, actor=request.user, start=chosen[0].isoformat(), end=chosen[1].isoformat()
+    )
     buffer = io.StringIO()
     csv.writer(buffer).writerows(metrics.csv_rows(result))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

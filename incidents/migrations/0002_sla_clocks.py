@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
                 ('jurisdiction', models.CharField(max_length=60)),
                 ('title', models.CharField(max_length=120)),
                 ('notify', models.CharField(help_text='Whom to notify.', max_length=120)),
-                ('hours', models.PositiveIntegerField(blank=True, help_text='Elapsed hours from awareness (days × 24). Empty: without undue delay.', null=True)),
+                ('hours', models.PositiveIntegerField(blank=True, help_text='Elapsed hours from awareness (days x 24). Empty: without undue delay.', null=True)),
                 ('target_hours', models.PositiveIntegerField(blank=True, help_text='For “without undue delay”: the internal target the countdown shows.', null=True)),
                 ('high_risk_only', models.BooleanField(default=False, help_text='Only when the risk to the people is high.')),
                 ('is_example', models.BooleanField(default=True, help_text='An example to be checked by counsel.')),

@@ -6,7 +6,7 @@ URLs are enumerated from the incidents URLconf, so a new incident URL must be ad
 import pytest
 from django.urls import get_resolver, reverse
 
-from incidents import services
+from incidents import breaches, services
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,8 @@ INCIDENT_URLS = {
     "escalation-claim": "escalation",
     "escalation-return": "escalation",
     "escalation-resolve": "escalation",
+    "incident-breach": "incident",
+    "obligation-met": "obligation",
 }
 # Role-gated regardless of the incident: (url name, roles allowed).
 ROLE_GATED = {
@@ -47,6 +49,8 @@ ROLE_GATED = {
     "verification-override": {"supervisor"},
     "escalation-claim": {"security", "supervisor"},  # the escalations here go to the security team
     "incident-restrict": {"security", "supervisor"},
+    "incident-breach": {"security", "supervisor"},
+    "obligation-met": {"security", "supervisor"},
 }
 
 
@@ -66,7 +70,16 @@ def objects():
         indicators = services.add_indicators_from_log(incident, log_text="seen 8.8.8.8", actor=requester)
         escalation = services.escalate(incident, to_team="security", reason="r", severity=2, actor=requester)
         update = incident.customer_updates.first()
+        breach = breaches.mark_data_breach(
+            incident,
+            aware_at=incident.created_at,
+            jurisdictions=["EU/EEA (GDPR)"],
+            high_risk=False,
+            description="",
+            actor=UserFactory(roles=["security"]),
+        )
         made[kind] = {
+            "obligation": breach.obligations.get().pk,
             "incident": incident.pk,
             "indicator": indicators[0].pk,
             "escalation": escalation.pk,
@@ -81,6 +94,8 @@ def _url(name, kind, objects):
         return reverse(f"incidents:{name}", args=[ids["incident"], ids["indicator"]])
     if name == "update-retry":
         return reverse(f"incidents:{name}", args=[ids["incident"], ids["update"]])
+    if name == "obligation-met":
+        return reverse(f"incidents:{name}", args=[ids["incident"], ids["obligation"]])
     return reverse(f"incidents:{name}", args=[ids[INCIDENT_URLS[name]]])
 
 
