@@ -4,13 +4,18 @@ the desk (services), so playbook records are read-only here."""
 from django.contrib import admin
 
 from .models import (
+    BreachObligation,
     CallerVerification,
     Customer,
     CustomerUpdate,
+    DataBreach,
     Escalation,
     Incident,
     Indicator,
     Note,
+    NotificationRule,
+    SlaAlert,
+    SlaPolicy,
     UnauthorizedChange,
 )
 
@@ -87,3 +92,50 @@ class NoteAdmin(ReadOnlyAdmin):
     list_display = ("incident", "visibility", "author", "created_at")
     list_filter = ("visibility",)
     list_select_related = ("incident", "author")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """Supervisors set the clocks per severity; changes are recorded by auditlog."""
+
+    list_display = ("severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent")
+    ordering = ("-severity",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # every severity keeps a policy
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    list_display = ("jurisdiction", "title", "period_label", "high_risk_only", "is_example", "active")
+    list_filter = ("active", "is_example", "jurisdiction")
+    search_fields = ("jurisdiction", "title", "code")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # obligations refer to rules: deactivate instead
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "clock", "kind", "team", "due_at", "created_at", "emailed_at")
+    list_filter = ("clock", "kind", "team")
+    list_select_related = ("incident",)
+
+
+class ObligationInline(admin.TabularInline):
+    model = BreachObligation
+    extra = 0
+    can_delete = False
+    readonly_fields = ("rule", "due_at", "met_at", "met_how", "met_by")
+    exclude = ("met_note", "warn_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DataBreach)
+class DataBreachAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "aware_at", "high_risk", "marked_by")
+    list_select_related = ("incident", "marked_by")
+    exclude = ("description",)
+    inlines = [ObligationInline]

@@ -231,7 +231,7 @@ def csv_rows(metrics: Metrics) -> list[list[str]]:
     return rows
 
 
-def bars(items: list[tuple[str, float | None, str]], width: int = 300) -> dict:
+def bars(items: list[tuple[str, float | None, str]], width: int = 250) -> dict:
     """Horizontal bar geometry for the server-rendered SVG charts: (label, value, text) -> rows."""
     top = max((value or 0 for _, value, _ in items), default=0) or 1
     rows = []

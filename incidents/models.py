@@ -435,8 +435,8 @@ class SlaPolicy(models.Model):
 
 class SlaClock(models.TextChoices):
     FIRST_UPDATE = "first_update", "First customer update"
-    CLAIM = "claim", "Escalation claimed"
-    RESOLVE = "resolve", "Resolved"
+    CLAIM = "claim", "Claim of the escalation"
+    RESOLVE = "resolve", "Resolution"
     NOTIFICATION = "notification", "Breach notification"
 
 

@@ -668,7 +668,7 @@ def metrics_charts(result) -> dict:
     from .sla import compact
 
     def label(stat):
-        return f"p50 {compact(stat.p50)} · p90 {compact(stat.p90)}" if stat.p50 is not None else "no data"
+        return f"p90 {compact(stat.p90)}" if stat.p90 is not None else "no data"
 
     def seconds(value):
         return value.total_seconds() if value is not None else None

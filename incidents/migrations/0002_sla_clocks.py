@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('key', models.CharField(max_length=80, unique=True)),
-                ('clock', models.CharField(choices=[('first_update', 'First customer update'), ('claim', 'Escalation claimed'), ('resolve', 'Resolved'), ('notification', 'Breach notification')], max_length=16)),
+                ('clock', models.CharField(choices=[('first_update', 'First customer update'), ('claim', 'Claim of the escalation'), ('resolve', 'Resolution'), ('notification', 'Breach notification')], max_length=16)),
                 ('kind', models.CharField(choices=[('warning', 'About to run out'), ('breached', 'Ran out')], max_length=10)),
                 ('team', models.CharField(choices=[('tier1', 'Tier 1'), ('tier2', 'Tier 2'), ('security', 'Security team')], max_length=10)),
                 ('due_at', models.DateTimeField()),

@@ -46,9 +46,15 @@ def test_the_rules_table_ships_gdpr_and_labelled_examples():
     art33 = NotificationRule.objects.get(code="gdpr-art33")
     art34 = NotificationRule.objects.get(code="gdpr-art34")
     assert (art33.hours, art33.is_example) == (72, False)
-    assert (art34.hours, art34.high_risk_only, art34.period_label) == (None, True, "without undue delay (our target: 72 h)")
+    assert (art34.hours, art34.high_risk_only, art34.period_label) == (
+        None,
+        True,
+        "without undue delay (our target: 72 h)",
+    )
     examples = NotificationRule.objects.filter(is_example=True)
-    assert {"uk-gdpr-art33", "us-hipaa-individuals", "nis2-early-warning"} <= set(examples.values_list("code", flat=True))
+    assert {"uk-gdpr-art33", "us-hipaa-individuals", "nis2-early-warning"} <= set(
+        examples.values_list("code", flat=True)
+    )
     assert NotificationRule.objects.get(code="us-hipaa-individuals").period_label == "60 days"
 
 
@@ -124,7 +130,9 @@ def test_a_duty_is_closed_once_and_needs_a_note(incident, security_agent):
     with pytest.raises(PlaybookError, match="Write a note"):
         breaches.record_obligation_met(duty, met_at=timezone.now(), how="portal", note=" ", actor=security_agent)
     with pytest.raises(PlaybookError, match="cannot precede"):
-        breaches.record_obligation_met(duty, met_at=aware - timedelta(hours=1), how="portal", note="x", actor=security_agent)
+        breaches.record_obligation_met(
+            duty, met_at=aware - timedelta(hours=1), how="portal", note="x", actor=security_agent
+        )
     breaches.record_obligation_met(
         duty, met_at=timezone.now(), how="portal", note="Card 4111 1111 1111 1111 mentioned", actor=security_agent
     )

@@ -70,12 +70,20 @@ def fixture():
     _incident(2, "tier1", "closed", secured=40, first_update=90, closed=2 * 24 * 60)
     _incident(2, "tier1", "investigate", secured=100)
     # Opened the day before the range: counted nowhere.
-    outside = _incident(4, "security", "closed", secured=1, escalated=1, first_update=1, closed=2, created=datetime(2026, 4, 30, 20, 0, tzinfo=UTC))
+    outside = _incident(
+        4,
+        "security",
+        "closed",
+        secured=1,
+        escalated=1,
+        first_update=1,
+        closed=2,
+        created=datetime(2026, 4, 30, 20, 0, tzinfo=UTC),
+    )
     _escalation(a, "security", requested=5, claimed=8)  # waited 3 min (due 15): met
     _escalation(b, "security", requested=15, claimed=45)  # waited 30 min: late
     _escalation(c, "tier2", requested=40)  # never claimed; due 30 min after: overdue
     _escalation(outside, "security", requested=1, claimed=2)
-    # fmt: skip
 
 
 def _check(result):

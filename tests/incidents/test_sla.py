@@ -111,7 +111,7 @@ def test_unclaimed_critical_escalation_notifies_the_security_mailbox_once_per_ki
         with time_machine.travel(T0 + timedelta(minutes=minute), tick=False):
             alerts.tick()
     assert [m.subject for m in _security_mail()] == [
-        f"[Bulwark] SLA about to run out: {critical_waiting.incident.reference} escalation claimed (Critical)"
+        f"[Bulwark] SLA about to run out: {critical_waiting.incident.reference} claim of the escalation (Critical)"
     ]
     for minute in (15, 16, 30, 90):
         with time_machine.travel(T0 + timedelta(minutes=minute), tick=False):
@@ -237,7 +237,7 @@ def test_two_concurrent_ticks_on_postgresql_alert_and_email_once(postgres, setti
     assert errors == []
     assert sum(r["raised"] for r in results) == SlaAlert.objects.count()
     assert SlaAlert.objects.filter(clock="claim").count() == 1
-    assert len([m for m in mail.outbox if "SLA RAN OUT" in m.subject and "claimed" in m.subject]) == 1
+    assert len([m for m in mail.outbox if "SLA RAN OUT" in m.subject and "claim of the escalation" in m.subject]) == 1
     assert all(alert.emailed_at for alert in SlaAlert.objects.all())
     assert len(mail.outbox) == SlaAlert.objects.count()
 
