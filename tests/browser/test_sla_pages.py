@@ -106,6 +106,13 @@ def test_security_queue_clocks_banner_breach_report_and_metrics(live_server, bro
     assert "met" in report and "open" in report
     screenshot(page, "03-breach-report")
 
+    page.goto(base + "/")
+    assert "Escalations waiting to be claimed" in page.locator(".at-risk").inner_text()
+    screenshot(page, "07-dashboard-at-risk")
+    page.goto(base + "/incidents/")
+    assert page.locator("tbody .clock-late").count() >= 1
+    screenshot(page, "08-incident-list-clocks")
+
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, storage_state=desk.storage_state()
     ).new_page()
