@@ -135,23 +135,7 @@ def _detail(request, incident, status=200, **bound):
     }
     detail = selectors.incident_detail(incident)
     can_breach = request.user.has_any_role(breaches.BREACH_ROLES)
-    breach = breaches.breach_detail(incident)
-    met_form = bound.get("met_form")
-    breach["duties"] = [
-        (o, met_form if met_form is not None and met_form.obligation_pk == o.pk else forms.ObligationMetForm(initial={"obligation": o.pk}))
-        for o in breach["obligations"]
-    ]  # fmt: skip
-    if can_breach:
-        initial = {"high_risk": False}
-        if breach["breach"]:
-            b = breach["breach"]
-            initial = {
-                "aware_at": timezone.localtime(b.aware_at),
-                "jurisdictions": b.jurisdictions,
-                "high_risk": b.high_risk,
-                "description": b.description,
-            }
-        blank["breach_form"] = forms.DataBreachForm(initial=initial)
+    breach = _breach_panel(incident, can_breach, blank, bound.get("met_form"))
     context = {
         "clocks": sla.incident_clocks(incident, detail["active_escalation"]),
         "can_breach": can_breach,
@@ -170,6 +154,27 @@ def _detail(request, incident, status=200, **bound):
         **bound,
     }
     return render(request, "incidents/incident_detail.html", context, status=status)
+
+
+def _breach_panel(incident, can_breach: bool, blank: dict, met_form) -> dict:
+    """The breach panel's data and forms; a just-submitted duty form stays with its duty."""
+    panel = breaches.breach_detail(incident)
+    panel["duties"] = [
+        (duty, met_form if met_form is not None and met_form.obligation_pk == duty.pk else forms.ObligationMetForm(initial={"obligation": duty.pk}))
+        for duty in panel["obligations"]
+    ]  # fmt: skip
+    if can_breach:
+        breach = panel["breach"]
+        initial = {"high_risk": False}
+        if breach is not None:
+            initial = {
+                "aware_at": timezone.localtime(breach.aware_at),
+                "jurisdictions": breach.jurisdictions,
+                "high_risk": breach.high_risk,
+                "description": breach.description,
+            }
+        blank["breach_form"] = forms.DataBreachForm(initial=initial)
+    return panel
 
 
 def _redaction_notice(request, form):
@@ -593,7 +598,7 @@ def mark_breach(request, pk):
 def obligation_met(request, pk, obligation_pk):
     incident = selectors.incident_for_agent(pk, request.user)
     obligation = get_object_or_404(BreachObligation, pk=obligation_pk, breach__incident=incident)
-    response = _act(
+    return _act(
         request,
         pk,
         forms.ObligationMetForm,
@@ -603,7 +608,6 @@ def obligation_met(request, pk, obligation_pk):
         ),
         lambda o: f"“{o.rule.title}” recorded as made{' (late)' if o.outcome == 'late' else ''}.",
     )
-    return response
 
 
 @role_required(breaches.BREACH_ROLES)

@@ -203,3 +203,35 @@ def test_an_open_duty_alerts_the_security_team_before_and_when_it_runs_out(incid
     assert len(subjects) == 2
     assert "about to run out" in subjects[0] and "RAN OUT" in subjects[1]
     assert BreachObligation.objects.get().alerts.count() == 2
+
+
+def test_a_refused_duty_form_keeps_the_note_under_its_duty(client, verified_client, incident, security_agent):
+    breach = _mark(incident, security_agent, timezone.now() - timedelta(hours=3), jurisdictions=[GDPR, "US: Ohio"])
+    duty = _duty(breach, "gdpr-art33")
+    verified_client(security_agent)
+    url = reverse("incidents:obligation-met", args=[incident.pk, duty.pk])
+    before = (timezone.localtime() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url, {"obligation": duty.pk, "met_at": before, "how": "portal", "note": "Filed, ref 77"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "cannot precede the time of awareness" in page
+    assert "Filed, ref 77" in page
+    assert f'id="id_met{duty.pk}_note"' in page
+    duty.refresh_from_db()
+    assert duty.met_at is None
+    now = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url, {"obligation": duty.pk, "met_at": now, "how": "portal", "note": "Filed, ref 77"})
+    assert response.status_code == 302
+    duty.refresh_from_db()
+    assert duty.outcome == "met"
+
+
+def test_a_duty_of_another_incident_is_not_reachable_through_this_one(client, verified_client, security_agent, tier1):
+    from tests.factories import IncidentFactory
+
+    other = IncidentFactory()
+    duty = _duty(_mark(other, security_agent, timezone.now()), "gdpr-art33")
+    mine = IncidentFactory()
+    verified_client(security_agent)
+    response = client.post(reverse("incidents:obligation-met", args=[mine.pk, duty.pk]), {})
+    assert response.status_code == 404
