@@ -235,3 +235,43 @@ def test_a_duty_of_another_incident_is_not_reachable_through_this_one(client, ve
     verified_client(security_agent)
     response = client.post(reverse("incidents:obligation-met", args=[mine.pk, duty.pk]), {})
     assert response.status_code == 404
+
+
+def test_the_breach_report_runs_the_same_queries_for_5_and_50_breaches(client, verified_client, security_agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import IncidentFactory
+
+    verified_client(security_agent)
+    counts = []
+    for n in (5, 45):
+        for _ in range(n):
+            _mark(IncidentFactory(), security_agent, timezone.now(), jurisdictions=[GDPR, "US: Ohio"], high_risk=True)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("incidents:breach-report")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_edits_of_the_sla_policy_and_the_rules_are_recorded_by_auditlog(client, verified_client):
+    from auditlog.models import LogEntry
+
+    from incidents.models import SlaPolicy
+    from tests.factories import UserFactory
+
+    admin = UserFactory(roles=["supervisor"], is_staff=True, is_superuser=True)
+    verified_client(admin, reauthenticated=True)
+    policy = SlaPolicy.objects.get(severity=4)
+    response = client.post(
+        reverse("admin:incidents_slapolicy_change", args=[policy.pk]),
+        {"severity": 4, "first_update_minutes": 10, "claim_minutes": 15, "resolve_minutes": 1440, "warn_percent": 80},
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    entry = LogEntry.objects.get_for_object(policy).latest("pk")
+    assert entry.actor == admin
+    assert [str(v) for v in entry.changes_dict["first_update_minutes"]] == ["15", "10"]
+    rule = NotificationRule.objects.get(code="us-oh-residents")
+    rule.active = False
+    rule.save()
+    assert LogEntry.objects.get_for_object(rule).exists()
