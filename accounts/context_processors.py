@@ -12,6 +12,8 @@ def navigation(request):
             "security_queue": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
             "campaigns": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
             "audit": user.has_any_role(AUDIT_ROLES),
+            "breaches": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
+            "metrics": user.has_any_role({Role.SUPERVISOR}),
             "agents": user.has_any_role(AGENT_ADMIN_ROLES),
             "admin": user.is_staff,
         }

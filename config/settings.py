@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "incidents.context_processors.sla_banner",
             ],
         },
     },
@@ -248,6 +249,14 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # Customer emails: first retry after about this many seconds, doubling each time (5 tries in all).
 EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=10.0)
 
+# SLA alerts go to each team's shared mailbox (incidents/alerts.py); links in them start with SITE_URL.
+TEAM_MAILBOXES = {
+    "tier1": env("TEAM_MAILBOX_TIER1", default="tier1@bulwark.localhost"),
+    "tier2": env("TEAM_MAILBOX_TIER2", default="tier2@bulwark.localhost"),
+    "security": env("TEAM_MAILBOX_SECURITY", default="security@bulwark.localhost"),
+}
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -270,6 +279,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 5 * 60.0},
     # Re-enqueue customer emails left queued (broker down) or sending (worker killed).
     "outbox-sweep": {"task": "incidents.tasks.sweep_customer_updates", "schedule": 60.0},
+    # SLA and breach-notification clocks about to run out or run out: alert each team once.
+    "sla-breach-tick": {"task": "incidents.tasks.sla_breach_tick", "schedule": 60.0},
 }
 
 # --- Logging ---------------------------------------------------------------------------------

@@ -5,13 +5,18 @@ from django.contrib import admin
 
 from .models import (
     AllowedNetwork,
+    BreachObligation,
     CallerVerification,
     Customer,
     CustomerUpdate,
+    DataBreach,
     Escalation,
     Incident,
     Indicator,
     Note,
+    NotificationRule,
+    SlaAlert,
+    SlaPolicy,
     UnauthorizedChange,
 )
 
@@ -102,3 +107,50 @@ class AllowedNetworkAdmin(admin.ModelAdmin):
         if not change:
             obj.added_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """Supervisors set the clocks per severity; changes are recorded by auditlog."""
+
+    list_display = ("severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent")
+    ordering = ("-severity",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # every severity keeps a policy
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    list_display = ("jurisdiction", "title", "period_label", "high_risk_only", "is_example", "active")
+    list_filter = ("active", "is_example", "jurisdiction")
+    search_fields = ("jurisdiction", "title", "code")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # obligations refer to rules: deactivate instead
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "clock", "kind", "team", "due_at", "created_at", "emailed_at")
+    list_filter = ("clock", "kind", "team")
+    list_select_related = ("incident",)
+
+
+class ObligationInline(admin.TabularInline):
+    model = BreachObligation
+    extra = 0
+    can_delete = False
+    readonly_fields = ("rule", "due_at", "met_at", "met_how", "met_by")
+    exclude = ("met_note", "warn_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DataBreach)
+class DataBreachAdmin(ReadOnlyAdmin):
+    list_display = ("incident", "aware_at", "high_risk", "marked_by")
+    list_select_related = ("incident", "marked_by")
+    exclude = ("description",)
+    inlines = [ObligationInline]

@@ -42,3 +42,30 @@ class IncidentsConfig(AppConfig):
             include=["status", "attempts", "sent_at", "last_error"],
             mask=["last_error"],  # SMTP refusals quote the address
         )
+        track(
+            self.get_model("SlaPolicy"),
+            include=["severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent"],
+        )
+        track(
+            self.get_model("NotificationRule"),
+            include=[
+                "jurisdiction",
+                "title",
+                "notify",
+                "hours",
+                "target_hours",
+                "high_risk_only",
+                "is_example",
+                "active",
+            ],
+        )
+        track(
+            self.get_model("DataBreach"),
+            include=["aware_at", "jurisdictions", "high_risk", "description"],
+            mask=["description"],
+        )
+        track(
+            self.get_model("BreachObligation"),
+            include=["due_at", "met_at", "met_how", "met_note", "met_by"],
+            mask=["met_note"],
+        )

@@ -7,6 +7,7 @@ from .models import (
     Channel,
     CustomerTwoFactor,
     Language,
+    MetHow,
     NoteVisibility,
     PasswordAdvice,
     Severity,
@@ -271,3 +272,64 @@ class MergeCampaignForm(UniqueIdsForm):
         if campaign is None:
             raise forms.ValidationError("No such campaign (or it was merged into another already).")
         return campaign
+
+
+class DataBreachForm(RedactingForm):
+    aware_at = forms.DateTimeField(
+        label="Aware since",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="When the organization became aware of the personal-data breach (local time). Deadlines run from here.",
+    )
+    jurisdictions = forms.MultipleChoiceField(
+        label="Jurisdictions involved", widget=forms.CheckboxSelectMultiple, choices=()
+    )
+    high_risk = forms.BooleanField(
+        label="High risk to the people affected", required=False, help_text="Then they must be told as well."
+    )
+    description = forms.CharField(
+        label="What personal data, whose", required=False, max_length=MAX_TEXT, widget=textarea(3)
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .breaches import jurisdiction_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["jurisdictions"].choices = jurisdiction_choices()
+
+
+class ObligationMetForm(RedactingForm):
+    obligation = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    met_at = forms.DateTimeField(
+        label="Made at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    how = forms.ChoiceField(label="How", choices=MetHow.choices)
+    note = forms.CharField(
+        label="Note", max_length=MAX_TEXT, widget=textarea(2), help_text="What was sent, to whom, reference number."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Several of these share the incident page: ids carry the duty they close.
+        pk = self.data.get("obligation") if self.is_bound else self.initial.get("obligation")
+        self.auto_id = f"id_met{pk}_%s"
+
+    @property
+    def obligation_pk(self) -> int | None:
+        value = self.data.get("obligation") if self.is_bound else self.initial.get("obligation")
+        return int(value) if str(value or "").isdigit() else None
+
+
+class MetricsRangeForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                raise forms.ValidationError("The end date is before the start date.")
+            if (end - start).days > 366 * 2:
+                raise forms.ValidationError("Choose a range of at most two years.")
+        return cleaned

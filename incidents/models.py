@@ -121,12 +121,28 @@ class Incident(models.Model):
     measures_taken = models.TextField(blank=True)
     advice_given = models.TextField(blank=True)
 
+    # SLA clocks (incidents/sla.py keeps them): due and amber ("at risk") times, stored on the row
+    # so every list shows its clocks without a query per row. Written by apply_due_times() only.
+    first_update_due_at = models.DateTimeField(null=True, blank=True)
+    first_update_warn_at = models.DateTimeField(null=True, blank=True)
+    resolve_due_at = models.DateTimeField(null=True, blank=True)
+    resolve_warn_at = models.DateTimeField(null=True, blank=True)
+    # When each measured step first happened (the metrics read these columns, not the audit trail).
+    first_update_at = models.DateTimeField(
+        null=True, blank=True, help_text="First customer email after the automatic acknowledgement."
+    )
+    secured_at = models.DateTimeField(null=True, blank=True, help_text="Step 2 (secure) first completed.")
+    escalated_at = models.DateTimeField(null=True, blank=True, help_text="First escalation requested.")
+    personal_data_breach = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
             models.Index(fields=["assignee", "status"], name="incident_assignee_status"),
             models.Index(fields=["stage"], name="incident_stage"),
+            models.Index(fields=["status", "first_update_warn_at"], name="incident_update_clock"),
+            models.Index(fields=["status", "resolve_warn_at"], name="incident_resolve_clock"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -293,12 +309,17 @@ class Escalation(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True, help_text="Resolution, or why it was handed back.")
+    claim_due_at = models.DateTimeField(null=True, blank=True)
+    claim_warn_at = models.DateTimeField(null=True, blank=True)
 
     objects = EscalationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at"]
-        indexes = [models.Index(fields=["to_team", "status", "-severity", "requested_at"], name="escalation_queue")]
+        indexes = [
+            models.Index(fields=["to_team", "status", "-severity", "requested_at"], name="escalation_queue"),
+            models.Index(fields=["status", "claim_warn_at"], name="escalation_claim_clock"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["incident"], condition=Q(status__in=["open", "claimed"]), name="one_active_escalation"
@@ -379,6 +400,172 @@ class CustomerUpdate(models.Model):
         from .outbox import SECRET_TEMPLATES, mask_secrets
 
         return mask_secrets(self.body_text) if self.template in SECRET_TEMPLATES else self.body_text
+
+
+# --- SLA policy, alerts, personal-data breaches -------------------------------------------------
+
+
+class SlaPolicy(models.Model):
+    """How long each clock may run for one severity; supervisors edit these in the admin.
+
+    A change applies to incidents opened (and escalations requested) afterwards, and to any
+    incident whose severity changes later; running clocks are not moved retroactively.
+    """
+
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, unique=True)
+    first_update_minutes = models.PositiveIntegerField(help_text="Opened → first customer update.")
+    claim_minutes = models.PositiveIntegerField(help_text="Escalation requested → claimed by the receiving team.")
+    resolve_minutes = models.PositiveIntegerField(help_text="Opened → closed.")
+    warn_percent = models.PositiveSmallIntegerField(
+        default=75, help_text="The clock turns amber (and the team is warned) once this share of the time is used."
+    )
+
+    class Meta:
+        ordering = ["-severity"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(warn_percent__gte=1, warn_percent__lte=99), name="sla_warn_percent"),
+            models.CheckConstraint(
+                condition=Q(first_update_minutes__gte=1, claim_minutes__gte=1, resolve_minutes__gte=1),
+                name="sla_minutes_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"SLA for {self.get_severity_display()}"
+
+
+class SlaClock(models.TextChoices):
+    FIRST_UPDATE = "first_update", "First customer update"
+    CLAIM = "claim", "Claim of the escalation"
+    RESOLVE = "resolve", "Resolution"
+    NOTIFICATION = "notification", "Breach notification"
+
+
+class AlertKind(models.TextChoices):
+    WARNING = "warning", "About to run out"
+    BREACHED = "breached", "Ran out"
+
+
+class SlaAlert(models.Model):
+    """One notification that a clock is about to run out or ran out: the unique key makes it once."""
+
+    key = models.CharField(max_length=80, unique=True)
+    clock = models.CharField(max_length=16, choices=SlaClock.choices)
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    team = models.CharField(max_length=10, choices=Team.choices)
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="sla_alerts")
+    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    obligation = models.ForeignKey(
+        "BreachObligation", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="sla_alert_team"),
+            models.Index(fields=["emailed_at"], name="sla_alert_unsent"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.get_clock_display()} of {self.incident}"
+
+
+class NotificationRule(models.Model):
+    """A breach-notification duty of one jurisdiction (data, editable in the admin)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    jurisdiction = models.CharField(max_length=60)
+    title = models.CharField(max_length=120)
+    notify = models.CharField(max_length=120, help_text="Whom to notify.")
+    hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Elapsed hours from awareness (days x 24). Empty: without undue delay."
+    )
+    target_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For “without undue delay”: the internal target the countdown shows."
+    )
+    high_risk_only = models.BooleanField(default=False, help_text="Only when the risk to the people is high.")
+    is_example = models.BooleanField(default=True, help_text="An example to be checked by counsel.")
+    active = models.BooleanField(default=True)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["jurisdiction", "code"]
+
+    def __str__(self):
+        return f"{self.jurisdiction}: {self.title}"
+
+    @property
+    def period_label(self) -> str:
+        if self.hours is None:
+            target = f" (our target: {self.target_hours} h)" if self.target_hours else ""
+            return f"without undue delay{target}"
+        if self.hours % 24 == 0 and self.hours >= 24 * 7:
+            return f"{self.hours // 24} days"
+        return f"{self.hours} hours"
+
+
+class DataBreach(models.Model):
+    """The incident is a personal-data breach: when the organization became aware, and where."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="data_breach")
+    aware_at = models.DateTimeField(help_text="When the organization became aware of the breach.")
+    jurisdictions = models.JSONField(default=list)
+    high_risk = models.BooleanField(default=False, help_text="High risk to the rights and freedoms of the people.")
+    description = models.TextField(blank=True)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-aware_at", "-pk"]
+
+    def __str__(self):
+        return f"Personal-data breach on {self.incident}"
+
+
+class MetHow(models.TextChoices):
+    PORTAL = "portal", "Authority's online form"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+    PHONE = "phone", "Phone"
+    PUBLIC = "public", "Public notice"
+    NOT_REQUIRED = "not_required", "Assessed: not required"
+    OTHER = "other", "Other"
+
+
+class BreachObligation(models.Model):
+    """One notification duty of a breach, with its deadline, and how and when it was met."""
+
+    breach = models.ForeignKey(DataBreach, on_delete=models.PROTECT, related_name="obligations")
+    rule = models.ForeignKey(NotificationRule, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField(help_text="UTC; the rule's elapsed hours after awareness.")
+    warn_at = models.DateTimeField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_how = models.CharField(max_length=16, choices=MetHow.choices, blank=True)
+    met_note = models.TextField(blank=True)
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["breach", "rule"], name="one_obligation_per_rule")]
+        indexes = [models.Index(fields=["met_at", "warn_at"], name="obligation_clock")]
+
+    def __str__(self):
+        return f"{self.rule} for {self.breach.incident}"
+
+    @property
+    def outcome(self) -> str:
+        """met / late / open (for the report)."""
+        if self.met_at is None:
+            return "open"
+        return "met" if self.met_at <= self.due_at else "late"
 
 
 def network_of(ip: str) -> str:

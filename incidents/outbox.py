@@ -113,6 +113,9 @@ def notify_customer(
         idempotency_key=key,
         created_by=actor,
     )
+    from .sla import record_first_update
+
+    record_first_update(incident, template, update.created_at)
     audit.record(
         AuditAction.EMAIL_QUEUED,
         actor=actor,

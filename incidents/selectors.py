@@ -445,3 +445,38 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
 
     ordered = sorted(steps.items(), key=lambda item: item[1])
     return {"changed": kinds, "steps": [{"kind": kind, "at": stamp(at)} for kind, at in ordered]}
+
+
+def at_risk_incidents(agent, now=None) -> QuerySet[Incident]:
+    """Open incidents whose first-update or resolve clock is amber or red, soonest deadline first."""
+    from django.db.models import Case, F, When
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    running_update = Q(first_update_at__isnull=True, first_update_warn_at__lte=now)
+    return (
+        visible_incidents(agent)
+        .filter(running_update | Q(resolve_warn_at__lte=now), status="open")
+        .select_related("customer", "assignee")
+        .annotate(
+            next_due=Case(
+                When(first_update_at__isnull=True, first_update_due_at__isnull=False, then=F("first_update_due_at")),
+                default=F("resolve_due_at"),
+            )
+        )
+        .order_by("next_due", "pk")
+    )
+
+
+def at_risk_escalations(agent, now=None) -> QuerySet[Escalation]:
+    """Waiting escalations (of queues this agent may see) whose claim clock is amber or red."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    teams = [team for team, roles in QUEUE_TEAMS.items() if agent.has_any_role(roles)]
+    return (
+        Escalation.objects.filter(status="open", to_team__in=teams, claim_warn_at__lte=now)
+        .filter(incident__in=visible_incidents(agent))
+        .select_related("incident")
+        .order_by("claim_due_at", "pk")
+    )

@@ -13,7 +13,7 @@ from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
 
-from . import campaigns, ipextract, playbook, selectors
+from . import campaigns, ipextract, playbook, selectors, sla
 from .models import (
     Customer,
     CustomerUpdate,
@@ -94,7 +94,7 @@ def _require_role(actor, *roles: str) -> None:
 def open_incident(*, customer: Customer, channel: str, summary: str, severity: int, actor) -> Incident:
     """A customer reports unusual activity; they get an acknowledgement at once."""
     now = timezone.now()
-    incident = Incident.objects.create(
+    incident = Incident(
         customer=customer,
         channel=channel,
         summary=redacted(summary),
@@ -105,6 +105,8 @@ def open_incident(*, customer: Customer, channel: str, summary: str, severity: i
         created_at=now,
         updated_at=now,
     )
+    sla.apply_due_times(incident)
+    incident.save(force_insert=True)
     _record(AuditAction.INCIDENT_OPENED, incident, actor, channel=channel, severity=int(severity))
     notify_customer(incident, template="acknowledgement", actor=actor, key=f"{incident.pk}:acknowledgement")
     return incident
@@ -157,7 +159,11 @@ def advance(incident: Incident, *, actor, expected_version: int) -> Incident:
         raise PlaybookError("Close the incident with the resolution form of step 6.")
     playbook.ensure_can_move(incident, to_stage)
     from_stage, incident.stage = incident.stage, to_stage
-    _save(incident, actor, "stage")
+    fields = ["stage"]
+    if from_stage == Stage.SECURE and incident.secured_at is None:
+        incident.secured_at = timezone.now()
+        fields.append("secured_at")
+    _save(incident, actor, *fields)
     _record(AuditAction.STAGE_ADVANCED, incident, actor, from_stage=from_stage, to_stage=to_stage)
     return incident
 
@@ -280,26 +286,10 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
 
 @transaction.atomic
 def raise_severity(incident: Incident, *, to: int, reason: str, actor) -> Incident:
-    """Raise an incident's severity to at least `to` (never lowers it), with the reason.
-
-    The one place severity goes up outside the escalation form: what depends on severity
-    (due times, for one) follows from here.
-    """
-    incident = _lock(incident)
+    """Raise an incident's severity to at least `to` (never lowers it), with the reason."""
     if incident.severity >= to:
         return incident
-    previous = incident.severity
-    incident.severity = int(to)
-    _save(incident, actor, "severity")
-    _record(
-        AuditAction.SEVERITY_RAISED,
-        incident,
-        actor,
-        from_severity=previous,
-        to_severity=int(to),
-        reason=redacted(reason)[:500],
-    )
-    return incident
+    return change_severity(incident, severity=to, reason=reason, actor=actor, only_raise=True)
 
 
 @transaction.atomic
@@ -351,21 +341,28 @@ def escalate(
     if incident.escalations.active().exists():
         raise PlaybookError(f"{incident.reference} already has an active escalation.")
     severity = max(int(severity), incident.severity)
+    now = timezone.now()
+    escalation = Escalation(
+        incident=incident,
+        from_team=incident.team,
+        to_team=to_team,
+        severity=severity,
+        reason=redacted(reason),
+        requested_by=actor,
+        requested_at=now,
+    )
+    incident.team, incident.severity = to_team, severity
+    clock_fields = sla.apply_due_times(incident, escalation)
     try:
         with transaction.atomic():
-            escalation = Escalation.objects.create(
-                incident=incident,
-                from_team=incident.team,
-                to_team=to_team,
-                severity=severity,
-                reason=redacted(reason),
-                requested_by=actor,
-            )
+            escalation.save(force_insert=True)
     except IntegrityError as exc:
         raise PlaybookError(f"{incident.reference} already has an active escalation.") from exc
-    incident.team, incident.severity = to_team, severity
     incident.restricted = incident.restricted or restrict
-    _save(incident, actor, "team", "severity", "restricted")
+    if incident.escalated_at is None:
+        incident.escalated_at = now
+        clock_fields.append("escalated_at")
+    _save(incident, actor, "team", "severity", "restricted", *clock_fields)
     _record(
         AuditAction.ESCALATED,
         incident,
@@ -378,6 +375,40 @@ def escalate(
     )
     notify_customer(incident, template="escalated", actor=actor, key=f"{incident.pk}:escalated:{escalation.pk}")
     return escalation
+
+
+@transaction.atomic
+def change_severity(incident: Incident, *, severity: int, reason: str, actor, only_raise: bool = False) -> Incident:
+    """Change an incident's severity; its clocks (and its waiting escalation's) follow the new policy.
+
+    The one place severity changes outside an escalation (which may raise it in `escalate`).
+    `only_raise` keeps a higher severity set meanwhile by someone else.
+    """
+    if int(severity) not in Severity.values:
+        raise PlaybookError("Choose low, medium, high or critical.")
+    if not reason.strip():
+        raise PlaybookError("Say why the severity changes.")
+    incident = _lock(incident)
+    playbook.ensure_open(incident)
+    if incident.severity == int(severity) or (only_raise and incident.severity > int(severity)):
+        return incident
+    previous, incident.severity = incident.severity, int(severity)
+    waiting = incident.escalations.filter(status=EscalationStatus.OPEN).select_for_update().first()
+    if waiting is not None:
+        waiting.severity = incident.severity
+    clock_fields = sla.apply_due_times(incident, waiting)
+    if waiting is not None:
+        waiting.save(update_fields=["severity", "claim_due_at", "claim_warn_at"])
+    _save(incident, actor, "severity", *clock_fields)
+    _record(
+        AuditAction.SEVERITY_CHANGED,
+        incident,
+        actor,
+        from_severity=previous,
+        to_severity=incident.severity,
+        reason=redacted(reason)[:500],
+    )
+    return incident
 
 
 @transaction.atomic

@@ -40,3 +40,11 @@ def send_customer_update(self, update_id: int) -> str:
 def sweep_customer_updates() -> int:
     """Periodic (celery beat): re-enqueue outbox rows the broker never got or a dead worker left."""
     return outbox.sweep()
+
+
+@shared_task(acks_late=True)
+def sla_breach_tick() -> dict:
+    """Periodic (celery beat, every minute): alert teams of clocks about to run out and run out."""
+    from . import alerts
+
+    return alerts.tick()

@@ -10,14 +10,16 @@ from django.views.decorators.http import require_POST
 from accounts.access import background, reauth_required, role_required
 from accounts.roles import Role
 
-from . import campaigns, forms, playbook, selectors, services, verification
+from . import breaches, campaigns, forms, metrics, playbook, selectors, services, sla, verification
 from .models import (
+    BreachObligation,
     Campaign,
     CampaignStatus,
     CustomerUpdate,
     Escalation,
     EscalationStatus,
     Indicator,
+    Severity,
     Stage,
     Team,
     UpdateStatus,
@@ -31,10 +33,20 @@ PAGE_SIZE = 25
 def dashboard(request):
     mine = selectors.incident_list(request.user, filters={"mine": True, "status": "open"})[:20]
     failed = selectors.failed_updates(request.user)
+    at_risk = selectors.at_risk_incidents(request.user)
+    waiting_at_risk = selectors.at_risk_escalations(request.user)
     return render(
         request,
         "incidents/dashboard.html",
-        {"mine": mine, "failed_count": failed.count(), "failed_updates": failed[:10]},
+        {
+            "mine": mine,
+            "failed_count": failed.count(),
+            "failed_updates": failed[:10],
+            "at_risk_count": at_risk.count(),
+            "at_risk": at_risk[:10],
+            "waiting_at_risk_count": waiting_at_risk.count(),
+            "waiting_at_risk": waiting_at_risk[:10],
+        },
     )
 
 
@@ -124,8 +136,13 @@ def _detail(request, incident, status=200, **bound):
         "advance_form": forms.AdvanceForm(initial=versioned),
     }
     detail = selectors.incident_detail(incident)
+    can_breach = request.user.has_any_role(breaches.BREACH_ROLES)
+    breach = _breach_panel(incident, can_breach, blank, bound.get("met_form"))
     context = {
         "campaign_banner": selectors.campaign_banner(incident, request.user),
+        "clocks": sla.incident_clocks(incident, detail["active_escalation"]),
+        "can_breach": can_breach,
+        **breach,
         "incident": incident,
         "steps": playbook.step_states(incident),
         "missing": playbook.missing_for_next(incident) if incident.is_open else [],
@@ -140,6 +157,27 @@ def _detail(request, incident, status=200, **bound):
         **bound,
     }
     return render(request, "incidents/incident_detail.html", context, status=status)
+
+
+def _breach_panel(incident, can_breach: bool, blank: dict, met_form) -> dict:
+    """The breach panel's data and forms; a just-submitted duty form stays with its duty."""
+    panel = breaches.breach_detail(incident)
+    panel["duties"] = [
+        (duty, met_form if met_form is not None and met_form.obligation_pk == duty.pk else forms.ObligationMetForm(initial={"obligation": duty.pk}))
+        for duty in panel["obligations"]
+    ]  # fmt: skip
+    if can_breach:
+        breach = panel["breach"]
+        initial = {"high_risk": False}
+        if breach is not None:
+            initial = {
+                "aware_at": timezone.localtime(breach.aware_at),
+                "jurisdictions": breach.jurisdictions,
+                "high_risk": breach.high_risk,
+                "description": breach.description,
+            }
+        blank["breach_form"] = forms.DataBreachForm(initial=initial)
+    return panel
 
 
 def _redaction_notice(request, form):
@@ -644,3 +682,135 @@ def resolve_escalation(request, pk):
         lambda i, d: services.resolve_escalation(escalation, outcome=d["outcome"], actor=request.user),
         "Escalation resolved; the incident goes on with its playbook.",
     )
+
+
+# --- Personal-data breaches, SLA metrics --------------------------------------------------------
+
+
+@require_POST
+@role_required(breaches.BREACH_ROLES)
+def mark_breach(request, pk):
+    return _act(
+        request,
+        pk,
+        forms.DataBreachForm,
+        "breach_form",
+        lambda i, d: breaches.mark_data_breach(
+            i,
+            aware_at=d["aware_at"],
+            jurisdictions=d["jurisdictions"],
+            high_risk=d["high_risk"],
+            description=d["description"],
+            actor=request.user,
+        ),
+        lambda b: f"Recorded as a personal-data breach: {b.obligations.count()} notification duties with deadlines.",
+    )
+
+
+@require_POST
+@role_required(breaches.BREACH_ROLES)
+def obligation_met(request, pk, obligation_pk):
+    incident = selectors.incident_for_agent(pk, request.user)
+    obligation = get_object_or_404(BreachObligation, pk=obligation_pk, breach__incident=incident)
+    return _act(
+        request,
+        pk,
+        forms.ObligationMetForm,
+        "met_form",
+        lambda i, d: breaches.record_obligation_met(
+            obligation, met_at=d["met_at"], how=d["how"], note=d["note"], actor=request.user
+        ),
+        lambda o: f"“{o.rule.title}” recorded as made{' (late)' if o.outcome == 'late' else ''}.",
+    )
+
+
+@role_required(breaches.BREACH_ROLES)
+def breach_report(request):
+    form = forms.MetricsRangeForm(request.GET or None)
+    since = until = None
+    if request.GET and form.is_valid():
+        since, until = metrics.day_range(form.cleaned_data["start"], form.cleaned_data["end"])
+    rows = breaches.breach_report(since, until, incidents=selectors.visible_incidents(request.user))
+    return render(request, "incidents/breach_report.html", {"form": form, "breaches": rows})
+
+
+def _metrics_range(request):
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    form = forms.MetricsRangeForm(request.GET or {"start": today - timedelta(days=29), "end": today})
+    return form, (form.cleaned_data["start"], form.cleaned_data["end"]) if form.is_valid() else None
+
+
+@role_required([Role.SUPERVISOR])
+def supervisor_metrics(request):
+    form, chosen = _metrics_range(request)
+    context = {"form": form}
+    if chosen:
+        result = metrics.supervisor_metrics(*chosen)
+        context.update(
+            {
+                "m": result,
+                "charts": metrics_charts(result),
+                "query": request.GET.urlencode() or f"start={chosen[0].isoformat()}&end={chosen[1].isoformat()}",
+            }
+        )
+    return render(request, "incidents/metrics.html", context, status=200 if chosen else 400)
+
+
+@role_required([Role.SUPERVISOR])
+def supervisor_metrics_csv(request):
+    import csv
+    import io
+
+    from django.http import HttpResponse
+
+    from audit import services as audit
+    from audit.models import AuditAction
+
+    form, chosen = _metrics_range(request)
+    if not chosen:
+        return render(request, "incidents/metrics.html", {"form": form}, status=400)
+    result = metrics.supervisor_metrics(*chosen)
+    audit.record(
+        AuditAction.METRICS_EXPORTED, actor=request.user, start=chosen[0].isoformat(), end=chosen[1].isoformat()
+    )
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(metrics.csv_rows(result))
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="bulwark-metrics-{chosen[0]}-{chosen[1]}.csv"'
+    return response
+
+
+def metrics_charts(result) -> dict:
+    from .sla import compact
+
+    def label(stat):
+        return f"p90 {compact(stat.p90)}" if stat.p90 is not None else "no data"
+
+    def seconds(value):
+        return value.total_seconds() if value is not None else None
+
+    charts = {}
+    for step in result.steps:
+        if step["key"] in ("first_update", "resolve"):
+            items = []
+            for severity in sorted(step["severity"], reverse=True):
+                stat = step["severity"][severity]
+                items.append((Severity(severity).label, seconds(stat.p90), label(stat)))
+            charts[step["key"]] = metrics.bars(items)
+    charts["stages"] = metrics.bars([(s["label"], s["count"], str(s["count"])) for s in result.stages])
+    charts["escalations"] = metrics.bars(
+        [(e["label"], e["count"], f"{e['count']} ({e['claimed']} claimed)") for e in result.escalations]
+    )
+    charts["compliance"] = metrics.bars(
+        [
+            (r["label"], r["clocks"]["first_update"]["percent"], _percent(r["clocks"]["first_update"]["percent"]))
+            for r in result.compliance
+        ]
+    )
+    return charts
+
+
+def _percent(value):
+    return "no data" if value is None else f"{value:g} %"

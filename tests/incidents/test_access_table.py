@@ -6,7 +6,7 @@ URLs are enumerated from the incidents URLconf, so a new incident URL must be ad
 import pytest
 from django.urls import get_resolver, reverse
 
-from incidents import services
+from incidents import breaches, services
 from incidents.models import Campaign, CampaignMember
 from tests.factories import IncidentFactory, UserFactory
 
@@ -47,6 +47,8 @@ INCIDENT_URLS = {
     "campaign-confirm": "campaign",
     "campaign-dismiss": "campaign",
     "campaign-merge": "campaign",
+    "incident-breach": "incident",
+    "obligation-met": "obligation",
 }
 # Read with GET; the rest are actions (POST).
 PAGES = {"incident-detail", "incident-history", "incident-packet", "incident-report", "campaign-detail"}
@@ -61,6 +63,8 @@ ROLE_GATED = {
     "campaign-confirm": CAMPAIGN_ROLES,
     "campaign-dismiss": CAMPAIGN_ROLES,
     "campaign-merge": CAMPAIGN_ROLES,
+    "incident-breach": {"security", "supervisor"},
+    "obligation-met": {"security", "supervisor"},
 }
 
 
@@ -82,8 +86,17 @@ def objects():
         update = incident.customer_updates.first()
         campaign = Campaign.objects.create()
         CampaignMember.objects.create(campaign=campaign, incident=incident, reason="r", matched_ip="8.8.8.8")
+        breach = breaches.mark_data_breach(
+            incident,
+            aware_at=incident.created_at,
+            jurisdictions=["EU/EEA (GDPR)"],
+            high_risk=False,
+            description="",
+            actor=UserFactory(roles=["security"]),
+        )
         made[kind] = {
             "campaign": campaign.pk,
+            "obligation": breach.obligations.get().pk,
             "incident": incident.pk,
             "indicator": indicators[0].pk,
             "escalation": escalation.pk,
@@ -98,6 +111,8 @@ def _url(name, kind, objects):
         return reverse(f"incidents:{name}", args=[ids["incident"], ids["indicator"]])
     if name == "update-retry":
         return reverse(f"incidents:{name}", args=[ids["incident"], ids["update"]])
+    if name == "obligation-met":
+        return reverse(f"incidents:{name}", args=[ids["incident"], ids["obligation"]])
     return reverse(f"incidents:{name}", args=[ids[INCIDENT_URLS[name]]])
 
 

@@ -73,7 +73,7 @@ def test_the_same_unauthorized_ip_on_two_customers_links_raises_and_escalates_bo
         entry = AuditEntry.objects.get(action=AuditAction.ESCALATED, incident_id=incident.pk)
         assert entry.data["automatic"] is True and campaign.reference in entry.data["reason"]
         assert entry.actor == tier1  # the agent whose save found the campaign
-        raised = AuditEntry.objects.get(action=AuditAction.SEVERITY_RAISED, incident_id=incident.pk)
+        raised = AuditEntry.objects.get(action=AuditAction.SEVERITY_CHANGED, incident_id=incident.pk)
         assert (raised.data["from_severity"], raised.data["to_severity"]) == (2, 3)
         member = CampaignMember.objects.get(incident=incident)
         assert member.escalation == escalation

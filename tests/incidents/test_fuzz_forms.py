@@ -7,14 +7,15 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents import services
-from incidents.models import Incident
+from incidents import breaches, services
+from incidents.models import Campaign, CampaignMember, Incident
 from tests.incidents.test_access_table import INCIDENT_URLS
 
 FIELDS = [
     "version", "kind", "description", "noticed_at", "reason", "password_advice", "customer_two_factor", "findings",
     "log_text", "verdict", "to_team", "severity", "message", "action", "body", "visibility", "resolution_summary",
-    "measures_taken", "advice_given", "identified_by", "code", "outcome",
+    "measures_taken", "advice_given", "identified_by", "code", "outcome", "aware_at", "jurisdictions", "high_risk",
+    "obligation", "met_at", "how", "note", "into",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=50),
@@ -51,6 +52,21 @@ def test_random_posts_never_break_a_page_or_change_saved_data_when_refused(
         url = reverse(f"incidents:{url_name}", args=[incident.pk, incident.indicators.first().pk])
     elif url_name == "update-retry":
         url = reverse(f"incidents:{url_name}", args=[incident.pk, incident.customer_updates.first().pk])
+    elif url_name == "obligation-met":
+        breach = getattr(incident, "data_breach", None) or breaches.mark_data_breach(
+            incident,
+            aware_at=incident.created_at,
+            jurisdictions=["EU/EEA (GDPR)"],
+            high_risk=False,
+            description="",
+            actor=supervisor_agent,
+        )
+        url = reverse(f"incidents:{url_name}", args=[incident.pk, breach.obligations.first().pk])
+    elif INCIDENT_URLS[url_name] == "campaign":
+        member = CampaignMember.objects.filter(incident=incident).first() or CampaignMember.objects.create(
+            campaign=Campaign.objects.create(), incident=incident, reason="r", matched_ip="8.8.8.8"
+        )
+        url = reverse(f"incidents:{url_name}", args=[member.campaign_id])
     elif INCIDENT_URLS[url_name] == "escalation":
         url = reverse(f"incidents:{url_name}", args=[escalation.pk])
     else:

@@ -1,0 +1,251 @@
+"""SLA clocks and breach alerts, with time under control (time-machine)."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from incidents import alerts, services, sla
+from incidents.models import Incident, SlaAlert, SlaPolicy
+from tests.factories import CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def _open(actor, severity=4, **kwargs):
+    customer = CustomerFactory(display_name="Kari Nordmann", email="kari@example.org")
+    return services.open_incident(
+        customer=customer, channel="phone", summary="Card 4111 1111 1111 1111 payout changed", severity=severity,
+        actor=actor, **kwargs,
+    )  # fmt: skip
+
+
+def test_the_shipped_policy_puts_critical_at_15_minutes_and_the_admin_can_change_it(tier1):
+    critical = SlaPolicy.objects.get(severity=4)
+    assert (critical.first_update_minutes, critical.claim_minutes, critical.resolve_minutes) == (15, 15, 24 * 60)
+    assert SlaPolicy.objects.count() == 4
+    SlaPolicy.objects.filter(severity=4).update(first_update_minutes=5)
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1)
+    assert incident.first_update_due_at == T0 + timedelta(minutes=5)
+    assert incident.resolve_due_at == T0 + timedelta(hours=24)
+
+
+def test_a_clock_turns_amber_then_red_and_stops_when_met(tier1):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+    due, warn = incident.first_update_due_at, incident.first_update_warn_at
+    assert (due, warn) == (T0 + timedelta(minutes=15), T0 + timedelta(minutes=15) * 0.75)
+    assert sla.clock_state(due, warn, None, now=T0 + timedelta(minutes=5)).state == "ok"
+    assert sla.clock_state(due, warn, None, now=T0 + timedelta(minutes=5)).label == "10 min left"
+    assert sla.clock_state(due, warn, None, now=T0 + timedelta(minutes=12)).state == "warn"
+    late = sla.clock_state(due, warn, None, now=T0 + timedelta(minutes=47))
+    assert (late.state, late.label) == ("late", "32 min overdue")
+    assert sla.clock_state(due, warn, T0 + timedelta(minutes=14), now=T0 + timedelta(hours=3)).state == "met"
+    assert sla.clock_state(due, warn, T0 + timedelta(minutes=20), now=T0).label == "met 5 min late"
+
+
+def test_the_acknowledgement_does_not_stop_the_first_update_clock_but_an_agent_update_does(tier1):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=2)
+    assert incident.customer_updates.filter(template="acknowledgement").exists()
+    assert Incident.objects.get(pk=incident.pk).first_update_at is None
+    with time_machine.travel(T0 + timedelta(minutes=7), tick=False):
+        services.send_progress_update(incident, message="We are on it.", actor=tier1)
+    with time_machine.travel(T0 + timedelta(minutes=9), tick=False):
+        services.send_progress_update(incident, message="Still on it.", actor=tier1)
+    assert Incident.objects.get(pk=incident.pk).first_update_at == T0 + timedelta(minutes=7)
+
+
+def test_escalating_with_a_higher_severity_brings_the_deadlines_forward(tier1):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=1)
+    assert incident.first_update_due_at == T0 + timedelta(hours=8)
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
+        escalation = services.escalate(incident, to_team="security", reason="Takeover", severity=4, actor=tier1)
+    incident.refresh_from_db()
+    # Measured from the incident's opening with the critical policy: already 10 of 15 minutes gone.
+    assert incident.first_update_due_at == T0 + timedelta(minutes=15)
+    assert incident.resolve_due_at == T0 + timedelta(hours=24)
+    assert escalation.claim_due_at == T0 + timedelta(minutes=25)
+    assert incident.escalated_at == T0 + timedelta(minutes=10)
+
+
+def test_change_severity_moves_the_clocks_of_the_incident_and_its_waiting_escalation(tier1):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=2)
+        escalation = services.escalate(incident, to_team="tier2", reason="Help", severity=2, actor=tier1)
+    assert escalation.claim_due_at == T0 + timedelta(hours=4)
+    services.change_severity(incident, severity=3, reason="Campaign detected", actor=tier1)
+    escalation.refresh_from_db()
+    incident.refresh_from_db()
+    assert (incident.severity, escalation.severity) == (3, 3)
+    assert escalation.claim_due_at == T0 + timedelta(minutes=30)
+    assert incident.first_update_due_at == T0 + timedelta(minutes=30)
+
+
+@pytest.fixture
+def critical_waiting(tier1, settings):
+    settings.TEAM_MAILBOXES = {**settings.TEAM_MAILBOXES, "security": "soc@bank.example"}
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        # The escalation email stops the first-update clock; only the claim clock keeps running.
+        escalation = services.escalate(incident, to_team="security", reason="Takeover", severity=4, actor=tier1)
+    mail.outbox.clear()
+    return escalation
+
+
+def _security_mail():
+    return [m for m in mail.outbox if m.to == ["soc@bank.example"]]
+
+
+def test_unclaimed_critical_escalation_notifies_the_security_mailbox_once_per_kind(critical_waiting):
+    for minute in (5, 11, 12, 13):  # before, then past the amber mark (11:15)
+        with time_machine.travel(T0 + timedelta(minutes=minute), tick=False):
+            alerts.tick()
+    assert [m.subject for m in _security_mail()] == [
+        f"[Bulwark] SLA about to run out: {critical_waiting.incident.reference} claim of the escalation (Critical)"
+    ]
+    for minute in (15, 16, 30, 90):
+        with time_machine.travel(T0 + timedelta(minutes=minute), tick=False):
+            alerts.tick()
+    subjects = [m.subject for m in _security_mail()]
+    assert len(subjects) == 2
+    assert subjects[1].startswith("[Bulwark] SLA RAN OUT:")
+    assert SlaAlert.objects.filter(escalation=critical_waiting).count() == 2
+    assert AuditEntry.objects.filter(action="sla.alert_raised").count() == 2
+    assert AuditEntry.objects.filter(action="sla.alert_emailed").count() == 2
+
+
+def test_the_team_email_names_no_customer_and_quotes_no_typed_text(critical_waiting):
+    with time_machine.travel(T0 + timedelta(minutes=16), tick=False):
+        alerts.tick()
+    (message,) = _security_mail()
+    text = message.subject + message.body
+    for secret in ("Kari", "Nordmann", "kari@example.org", "4111", "1111", "payout", "Takeover"):
+        assert secret not in text
+    assert f"/incidents/{critical_waiting.incident_id}/" in message.body
+
+
+def test_after_the_beat_was_down_the_missed_breach_is_sent_once_without_a_stale_warning(critical_waiting):
+    with time_machine.travel(T0 + timedelta(hours=6), tick=False):
+        first = alerts.tick()
+        second = alerts.tick()
+    assert (first["raised"], second["raised"]) == (1, 0)
+    (message,) = _security_mail()
+    assert "RAN OUT" in message.subject
+    assert SlaAlert.objects.get(escalation=critical_waiting).kind == "breached"
+
+
+def test_a_claimed_escalation_raises_nothing(critical_waiting, security_agent):
+    with time_machine.travel(T0 + timedelta(minutes=3), tick=False):
+        services.claim_escalation(critical_waiting, actor=security_agent)
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        alerts.tick()
+    assert not SlaAlert.objects.filter(clock="claim").exists()
+
+
+def test_an_email_that_fails_is_sent_by_the_next_tick_and_only_once(critical_waiting, monkeypatch):
+    from django.core.mail import EmailMessage
+
+    original = EmailMessage.send
+    monkeypatch.setattr(EmailMessage, "send", lambda self, fail_silently=False: (_ for _ in ()).throw(OSError("down")))
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        assert alerts.tick() == {"raised": 1, "emailed": 0}
+    monkeypatch.setattr(EmailMessage, "send", original)
+    with time_machine.travel(T0 + timedelta(minutes=21), tick=False):
+        assert alerts.tick() == {"raised": 0, "emailed": 1}
+        assert alerts.tick() == {"raised": 0, "emailed": 0}
+    assert len(_security_mail()) == 1
+    assert SlaAlert.objects.get().email_attempts == 2
+
+
+def test_the_banner_shows_for_the_security_team_and_not_for_tier1(client, verified_client, critical_waiting, tier1):
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    verified_client(UserFactory(roles=["security"]))
+    page = client.get(reverse("incidents:dashboard")).content.decode()
+    assert "Ran out:" in page and critical_waiting.incident.reference in page
+    client.logout()
+    verified_client(tier1)
+    assert "Ran out:" not in client.get(reverse("incidents:dashboard")).content.decode()
+
+
+def test_the_banner_goes_once_the_escalation_is_claimed(client, verified_client, critical_waiting, security_agent):
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    services.claim_escalation(critical_waiting, actor=security_agent)
+    verified_client(security_agent)
+    assert "Ran out:" not in client.get(reverse("incidents:dashboard")).content.decode()
+
+
+def test_the_queue_shows_the_unclaimed_critical_escalation_in_red(client, verified_client, critical_waiting):
+    verified_client(UserFactory(roles=["security"]))
+    with time_machine.travel(T0 + timedelta(minutes=12), tick=False):
+        amber = client.get(reverse("incidents:queue-items", args=["security"])).content.decode()
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        red = client.get(reverse("incidents:queue-items", args=["security"])).content.decode()
+    assert 'class="clock clock-warn"' in amber and "3 min left" in amber
+    assert 'class="clock clock-late"' in red and "5 min overdue" in red
+
+
+def test_the_dashboard_lists_what_is_at_risk(client, verified_client, critical_waiting, supervisor_agent):
+    verified_client(supervisor_agent)
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        calm = client.get(reverse("incidents:dashboard")).content.decode()
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        page = client.get(reverse("incidents:dashboard")).content.decode()
+    assert "At risk" not in calm
+    assert "At risk" in page and "Escalations waiting to be claimed" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_ticks_on_postgresql_alert_and_email_once(postgres, settings):
+    settings.TEAM_MAILBOXES = {**settings.TEAM_MAILBOXES, "security": "soc@bank.example"}
+    requester = UserFactory(roles=["agent"])
+    with time_machine.travel(T0, tick=False):
+        incident = services.open_incident(
+            customer=CustomerFactory(), channel="chat", summary="x", severity=4, actor=requester
+        )
+        services.escalate(incident, to_team="security", reason="Critical", severity=4, actor=requester)
+    mail.outbox.clear()
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(alerts.tick())
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    with time_machine.travel(T0 + timedelta(minutes=30), tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert sum(r["raised"] for r in results) == SlaAlert.objects.count()
+    assert SlaAlert.objects.filter(clock="claim").count() == 1
+    assert len([m for m in mail.outbox if "SLA RAN OUT" in m.subject and "claim of the escalation" in m.subject]) == 1
+    assert all(alert.emailed_at for alert in SlaAlert.objects.all())
+    assert len(mail.outbox) == SlaAlert.objects.count()
+
+
+def test_the_beat_schedule_runs_the_tick_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sla-breach-tick"]
+    assert (entry["task"], entry["schedule"]) == ("incidents.tasks.sla_breach_tick", 60.0)
+    from incidents.tasks import sla_breach_tick
+
+    assert sla_breach_tick.name == entry["task"]
+    assert sla_breach_tick.delay().get() == {"raised": 0, "emailed": 0}  # eager in tests: nothing due
