@@ -47,7 +47,10 @@ class EscalationTaken(PlaybookError):
 
 
 def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
-    locked = Incident.objects.select_for_update().select_related("customer", "updated_by").get(pk=incident.pk)
+    # Only the incident row is locked, and nothing is joined whose key a concurrent save changes:
+    # PostgreSQL rechecks a locked row's joins after the wait, and a join on `updated_by` (which
+    # the other agent's save just changed) would make the row vanish from the result.
+    locked = Incident.objects.select_for_update(of=("self",)).select_related("customer").get(pk=incident.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleIncident(
             f"{locked.reference} was changed meanwhile by {locked.updated_by} "
@@ -454,7 +457,10 @@ def claim_escalation(escalation: Escalation, *, actor) -> Escalation:
     """Exactly one claimant: the conditional UPDATE lets one of concurrent claims win."""
     if not _may_work_queue(actor, escalation.to_team):
         raise PermissionDenied("Only the receiving team can claim this escalation.")
-    playbook.ensure_open(escalation.incident)
+    # The incident first, then the escalation: the order every service that writes both keeps
+    # (escalate, change_severity, campaign detection), so two of them cannot deadlock.
+    incident = _lock(escalation.incident)
+    playbook.ensure_open(incident)
     now = timezone.now()
     won = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN, claimed_by__isnull=True).update(
         status=EscalationStatus.CLAIMED, claimed_by=actor, claimed_at=now
@@ -466,7 +472,6 @@ def claim_escalation(escalation: Escalation, *, actor) -> Escalation:
                 f"Already claimed by {escalation.claimed_by} at {timezone.localtime(escalation.claimed_at):%H:%M}."
             )
         raise EscalationTaken(f"This escalation is {escalation.get_status_display().lower()}.")
-    incident = _lock(escalation.incident)
     incident.assignee = actor
     _save(incident, actor, "assignee")
     _record(AuditAction.ESCALATION_CLAIMED, incident, actor, target=escalation)
@@ -477,7 +482,8 @@ def _close_claimed(
     escalation: Escalation, *, status: str, text: str, missing: str, actor
 ) -> tuple[Escalation, Incident]:
     """End a claimed escalation (resolved or handed back); only its claimant or a supervisor may."""
-    escalation = Escalation.objects.select_for_update().select_related("incident").get(pk=escalation.pk)
+    incident = _lock(escalation.incident)  # before the escalation row: see claim_escalation
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
     if escalation.status != EscalationStatus.CLAIMED:
         raise PlaybookError("Claim the escalation first.")
     if escalation.claimed_by_id != actor.pk and not actor.has_any_role([Role.SUPERVISOR]):
@@ -486,7 +492,7 @@ def _close_claimed(
         raise PlaybookError(missing)
     escalation.status, escalation.closed_at, escalation.outcome = status, timezone.now(), redacted(text)
     escalation.save(update_fields=["status", "closed_at", "outcome"])
-    return escalation, _lock(escalation.incident)
+    return escalation, incident
 
 
 @transaction.atomic

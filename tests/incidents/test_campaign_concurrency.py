@@ -127,3 +127,57 @@ def test_detection_waits_for_an_agent_working_on_a_linked_incident_without_deadl
     assert errors == []
     assert Escalation.objects.filter(incident=first, to_team="security").count() == 1
     assert Escalation.objects.filter(incident=second, to_team="security").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_locks_the_incident_before_its_escalation_so_detection_cannot_deadlock_with_it(postgres):
+    """Detection locks linked incidents and then their escalations; a claim (or hand-back, or
+    resolve) must take the same order. While another transaction holds the incident, a claim
+    waits without having locked the escalation row yet."""
+    from django.db import DatabaseError, transaction
+
+    from incidents.models import Incident
+
+    alex, sasha = UserFactory(roles=["agent"]), UserFactory(roles=["security"])
+    incident, _ = _incident(alex)
+    escalation = services.escalate(incident, to_team="security", reason="Takeover", severity=3, actor=alex)
+    holding, claim_started = threading.Event(), threading.Event()
+    seen, errors = {}, []
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Incident.objects.select_for_update().get(pk=incident.pk)
+                holding.set()
+                claim_started.wait(5)
+                threading.Event().wait(0.5)  # the claim reaches its first lock meanwhile
+                try:
+                    Escalation.objects.select_for_update(nowait=True).get(pk=escalation.pk)
+                    seen["escalation_free"] = True
+                except DatabaseError:
+                    seen["escalation_free"] = False
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def claim():
+        try:
+            holding.wait(5)
+            claim_started.set()
+            services.claim_escalation(escalation, actor=sasha)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=claim)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert seen == {"escalation_free": True}
+    escalation.refresh_from_db()
+    assert escalation.status == "claimed" and escalation.claimed_by == sasha

@@ -65,6 +65,8 @@ def test_concurrent_claims_on_postgresql_have_exactly_one_winner(postgres):
             outcomes[agent.full_name] = "won"
         except services.EscalationTaken as exc:
             outcomes[agent.full_name] = str(exc)
+        except Exception as exc:  # a thread's exception would otherwise vanish
+            outcomes[agent.full_name] = repr(exc)
         finally:
             connection.close()
 
