@@ -107,10 +107,14 @@ class Hit:
     def describe(self, where: Incident, *, reader: Incident) -> str:
         """Why `reader` is linked to `where`. A restricted incident is not named in the reason of an
         unrestricted one: tier 1 reads that reason on its incident and escalation."""
-        name = "a restricted incident" if where.restricted and not reader.restricted else where.reference
+        hidden = where.restricted and not reader.restricted
+        name = "a restricted incident" if hidden else where.reference
+        mine, theirs = (self.own, self.other) if reader.pk == self.own.incident_id else (self.other, self.own)
         if self.same_ip:
-            return f"same IP {self.own.ip} in {name}"
-        return f"same network {self.own.network} ({self.own.ip} / {self.other.ip}) in {name}"
+            return f"same IP {mine.ip} in {name}"
+        if hidden:  # nothing of the restricted incident's own: not even its address
+            return f"same network {mine.network} ({mine.ip}) in {name}"
+        return f"same network {mine.network} ({mine.ip} / {theirs.ip}) in {name}"
 
 
 def find_hits(incident: Incident, indicators: list[Indicator] | None = None) -> list[Hit]:

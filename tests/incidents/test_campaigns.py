@@ -101,6 +101,19 @@ def test_the_same_ipv4_24_links_and_says_so(tier1):
     assert security_escalations(first).count() == security_escalations(second).count() == 1
 
 
+def test_a_network_hit_on_a_restricted_incident_names_neither_it_nor_its_address(tier1):
+    secret, mine = new_incident(tier1, restricted=True), new_incident(tier1)
+    judge(secret, "198.51.100.10", "unauthorized", tier1)
+    judge(mine, "198.51.100.77", "unauthorized", tier1)
+    reason = CampaignMember.objects.get(incident=mine).reason
+    assert reason == "same network 198.51.100.0/24 (198.51.100.77) in a restricted incident"
+    assert "198.51.100.10" not in security_escalations(mine).get().reason
+    # The restricted incident's own record still says everything.
+    assert CampaignMember.objects.get(incident=secret).reason == (
+        f"same network 198.51.100.0/24 (198.51.100.10 / 198.51.100.77) in {mine.reference}"
+    )
+
+
 def test_the_same_ipv6_48_links_but_a_neighbouring_48_does_not(tier1):
     first, second, third = new_incident(tier1), new_incident(tier1), new_incident(tier1)
     judge(first, "2001:db8:aa:1::5", "unauthorized", tier1)
