@@ -5,6 +5,8 @@ and invariants only.
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -121,12 +123,21 @@ class Incident(models.Model):
     measures_taken = models.TextField(blank=True)
     advice_given = models.TextField(blank=True)
 
+    # Full-text search over the customer (name, account reference, email) and the summary, kept
+    # current by a PostgreSQL trigger (migration 0002) whatever writes the row: services, bulk
+    # loads, the admin, or a customer renamed later. Unused (NULL) on SQLite, which searches with
+    # icontains instead. Not registered with auditlog: it repeats personal data.
+    search_vector = SearchVectorField(null=True, editable=False)
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
+            # Lists are newest first and paged by (created_at, id): one range scan, at any depth.
+            models.Index(fields=["-created_at", "-id"], name="incident_created_keyset"),
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
             models.Index(fields=["assignee", "status"], name="incident_assignee_status"),
             models.Index(fields=["stage"], name="incident_stage"),
+            GinIndex(fields=["search_vector"], name="incident_search"),  # PostgreSQL only (see 0002)
         ]
         constraints = [
             models.CheckConstraint(
@@ -376,3 +387,24 @@ class CustomerUpdate(models.Model):
         from .outbox import SECRET_TEMPLATES, mask_secrets
 
         return mask_secrets(self.body_text) if self.template in SECRET_TEMPLATES else self.body_text
+
+
+@models.GenericIPAddressField.register_lookup
+class NetworkContainsOrEquals(models.Lookup):
+    """`ip__in_network="203.0.113.0/24"`: the address lies in the network (PostgreSQL `<<=`).
+
+    PostgreSQL turns `inet <<= network` into a range condition on the column's ordinary B-tree
+    index, so the lookup is index-backed without a GiST index. SQLite has no network type: the
+    selectors search it another way (see `selectors.ip_query`).
+    """
+
+    lookup_name = "in_network"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError("in_network needs PostgreSQL; use selectors.ip_query.")
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        # The network as text, cast in SQL: the field's own adapter takes single addresses only.
+        return f"{lhs} <<= %s::inet", [*lhs_params, str(self.rhs)]

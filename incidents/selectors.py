@@ -1,7 +1,13 @@
-"""Read queries for the views. Every list here runs a fixed number of queries, whatever its size."""
+"""Read queries for the views. Every list here runs a fixed number of queries, whatever its size,
+and each page of a list costs the same at any depth (keyset paging on an index, never OFFSET)."""
 
 import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -11,6 +17,7 @@ from .models import (
     Customer,
     CustomerUpdate,
     Escalation,
+    EscalationStatus,
     Incident,
     Indicator,
     Team,
@@ -30,7 +37,7 @@ def visible_incidents(agent) -> QuerySet[Incident]:
     are for the security team and supervisors."""
     if not agent.roles:
         return Incident.objects.none()
-    incidents = Incident.objects.all()
+    incidents = Incident.objects.defer("search_vector")  # only ever read inside the database
     if not agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
         incidents = incidents.filter(restricted=False)
     return incidents
@@ -61,28 +68,123 @@ def incident_list(agent, *, filters: dict) -> QuerySet[Incident]:
 
 
 def text_query(text: str) -> Q:
+    """Incidents whose reference, customer (name, account reference, email) or summary match.
+
+    PostgreSQL: every word, as a prefix, against the stored tsvector (GIN index); no ranking, so a
+    word that matches half the desk costs no more than a rare one: the list is newest first and
+    paged by keyset. SQLite: substring match on the same fields.
+    """
     text = text.strip()
-    query = Q(summary__icontains=text) | Q(customer__display_name__icontains=text)
-    query |= Q(customer__email__iexact=text) | Q(customer__account_reference__iexact=text)
+    if connection.vendor == "postgresql":
+        tsquery = prefix_tsquery(text)
+        query = Q(search_vector=SearchQuery(tsquery, search_type="raw", config="simple")) if tsquery else Q(pk=None)
+    else:
+        query = Q(summary__icontains=text) | Q(customer__display_name__icontains=text)
+        query |= Q(customer__email__iexact=text) | Q(customer__account_reference__iexact=text)
     pk = parse_reference(text)
     if pk is not None and (text.upper().startswith("INC") or text.isdigit()):
         query |= Q(pk=pk)
     return query
 
 
+_WORD = re.compile(r"[^\s&|!():*<>'\\]+")
+
+
+def prefix_tsquery(text: str) -> str:
+    """'kari nord' -> "'kari':* & 'nord':*": every word must match the start of a word.
+
+    The words are quoted, so nothing typed is read as tsquery syntax.
+    """
+    words = _WORD.findall(text.lower())[:8]
+    return " & ".join(f"'{word}':*" for word in words)
+
+
 def ip_query(text: str) -> Q:
-    """One address, or a network like 203.0.113.0/24 (ValueError if neither)."""
+    """One address, or a network like 203.0.113.0/24 (ValueError if neither).
+
+    On PostgreSQL a network of any size is `ip <<= network`, a range scan of the column's B-tree
+    index. SQLite stores addresses as text: a network is the set of its addresses, so it is
+    limited in size there.
+    """
     text = text.strip()
     if "/" in text:
         network = ipaddress.ip_network(text, strict=False)
         if network.num_addresses == 1:
             return Q(ip=str(network.network_address))
-        # Addresses are stored normalised, so a network is a set of exact values only when
-        # small; larger ones compare as a range of their textual prefixes on the indexed column.
+        if connection.vendor == "postgresql":
+            return Q(ip__in_network=str(network))
         if network.num_addresses <= 4096:
             return Q(ip__in=[str(address) for address in network])
         raise ValueError("Search networks of up to 4,096 addresses (/20 for IPv4, /116 for IPv6).")
     return Q(ip=str(ipaddress.ip_address(text.strip("[]"))))
+
+
+# --- Keyset pages ---------------------------------------------------------------------------------
+
+PAGE_SIZE = 25
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    incidents: list[Incident]
+    older: str | None  # ?older=<cursor> for the next, older page; None on the last page
+    newer: str | None  # ?newer=<cursor> for the previous, newer page; None on the first page
+
+
+def cursor_for(incident: Incident) -> str:
+    """The incident's place in newest-first order: microseconds since 1970, then the id."""
+    return f"{(incident.created_at - _EPOCH) // timedelta(microseconds=1)}.{incident.pk}"
+
+
+def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """None for a missing or malformed cursor (the first page is shown instead)."""
+    match = re.fullmatch(r"(-?\d{1,18})\.(\d{1,18})", (text or "").strip())
+    if not match:
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+    except OverflowError:
+        return None
+
+
+def incident_page(
+    incidents: QuerySet[Incident], *, older: str | None = None, newer: str | None = None, size: int = PAGE_SIZE
+) -> IncidentPage:
+    """One page of `incidents`, newest first, before `older` or after `newer`. One query.
+
+    `created_at <= t` (or `>=`) bounds the range scan of the (created_at, id) index; the OR
+    clause only breaks ties between incidents opened in the same microsecond.
+    """
+    if (position := parse_cursor(older)) is not None:
+        at, pk = position
+        rows = list(
+            incidents.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk), created_at__lte=at).order_by(
+                "-created_at", "-pk"
+            )[: size + 1]
+        )
+        shown = rows[:size]
+        return IncidentPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, _first_cursor(shown))
+    if (position := parse_cursor(newer)) is not None:
+        at, pk = position
+        rows = list(
+            incidents.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk), created_at__gte=at).order_by(
+                "created_at", "pk"
+            )[: size + 1]
+        )
+        shown = rows[:size][::-1]
+        return IncidentPage(
+            shown,
+            cursor_for(shown[-1]) if shown else None,
+            cursor_for(shown[0]) if len(rows) > size else None,
+        )
+    rows = list(incidents.order_by("-created_at", "-pk")[: size + 1])
+    shown = rows[:size]
+    return IncidentPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, None)
+
+
+def _first_cursor(shown: list[Incident]) -> str | None:
+    return cursor_for(shown[0]) if shown else None
 
 
 def incident_detail(incident: Incident) -> dict:
@@ -116,6 +218,7 @@ def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> 
         .exclude(incident=incident)
         .filter(incident__restricted=False)
         .select_related("incident")
+        .defer("incident__search_vector")
         .order_by("incident_id")
     )
     related: dict[str, list[Incident]] = {}
@@ -125,10 +228,12 @@ def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> 
 
 
 def incidents_with_ip(agent, ip_text: str) -> QuerySet[Indicator]:
+    """Where an address or network was seen, newest incident first (slice it: the view shows 200)."""
     return (
         Indicator.objects.filter(ip_query(ip_text), incident__in=visible_incidents(agent))
         .select_related("incident", "incident__customer")
-        .order_by("-incident__created_at")
+        .defer("incident__search_vector")
+        .order_by("-incident__created_at", "-pk")
     )
 
 
@@ -156,7 +261,16 @@ def open_escalations(team: str, agent) -> QuerySet[Escalation]:
         Escalation.objects.active()
         .filter(to_team=team, incident__in=visible_incidents(agent))
         .select_related("incident", "incident__customer", "requested_by", "claimed_by")
+        .defer("incident__search_vector")
         .order_by("-severity", "requested_at")
+    )
+
+
+def queue_counts(queue: QuerySet[Escalation]) -> dict[str, int]:
+    """How many wait and how many are claimed, in one query (the page shows the first of each)."""
+    return queue.order_by().aggregate(
+        waiting=Count("pk", filter=Q(status=EscalationStatus.OPEN)),
+        claimed=Count("pk", filter=Q(status=EscalationStatus.CLAIMED)),
     )
 
 

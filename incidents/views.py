@@ -1,7 +1,6 @@
 """Thin views: parse, authorize (via selectors), call one service, render or redirect."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -30,12 +29,20 @@ def dashboard(request):
 def incident_list(request):
     form = forms.IncidentFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(selectors.incident_list(request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = selectors.incident_page(
+        selectors.incident_list(request.user, filters=filters),
+        older=request.GET.get("older"),
+        newer=request.GET.get("newer"),
+        size=PAGE_SIZE,
     )
     query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "incidents/incident_list.html", {"form": form, "page": page, "query": query.urlencode()})
+    for key in ("older", "newer", "page"):
+        query.pop(key, None)
+    return render(
+        request,
+        "incidents/incident_list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "page_size": PAGE_SIZE},
+    )
 
 
 def incident_create(request):
@@ -471,11 +478,17 @@ def queue_items(request, team):
     return render(request, "incidents/_queue_items.html", {"team": Team(team), **_queue_context(team, request.user)})
 
 
+QUEUE_SHOWN = 50  # per section: the page costs the same however long the queue grows
+
+
 def _queue_context(team, agent):
-    escalations = list(selectors.open_escalations(team, agent))
+    queue = selectors.open_escalations(team, agent)
+    counts = selectors.queue_counts(queue)
     return {
-        "waiting": [e for e in escalations if e.status == EscalationStatus.OPEN],
-        "claimed": [e for e in escalations if e.status == EscalationStatus.CLAIMED],
+        "waiting": list(queue.filter(status=EscalationStatus.OPEN)[:QUEUE_SHOWN]),
+        "claimed": list(queue.filter(status=EscalationStatus.CLAIMED)[:QUEUE_SHOWN]),
+        "waiting_count": counts["waiting"],
+        "claimed_count": counts["claimed"],
     }
 
 
