@@ -260,6 +260,7 @@ class Indicator(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="indicator_seen")]  # IP search, newest first
         constraints = [models.UniqueConstraint(fields=["incident", "ip"], name="one_indicator_per_ip")]
 
     def __str__(self):

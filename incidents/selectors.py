@@ -32,15 +32,21 @@ QUEUE_TEAMS = {
 }
 
 
-def visible_incidents(agent) -> QuerySet[Incident]:
-    """The one rule of incident visibility: agents without a role see nothing; restricted incidents
-    are for the security team and supervisors."""
+def visibility(agent, *, through: str = "") -> Q:
+    """The one rule of incident visibility, as a condition on incidents (or, `through="incident__"`,
+    on rows that belong to one): agents without a role see nothing; restricted incidents are for
+    the security team and supervisors. A plain condition on the joined row, not `incident__in=
+    <subquery>`, so a list of escalations or indicators stays one index-backed query."""
     if not agent.roles:
-        return Incident.objects.none()
-    incidents = Incident.objects.defer("search_vector")  # only ever read inside the database
-    if not agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
-        incidents = incidents.filter(restricted=False)
-    return incidents
+        return Q(pk__in=[])
+    if agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
+        return Q()
+    return Q(**{f"{through}restricted": False})
+
+
+def visible_incidents(agent) -> QuerySet[Incident]:
+    # search_vector is only ever read inside the database.
+    return Incident.objects.defer("search_vector").filter(visibility(agent))
 
 
 def incident_for_agent(pk: int, agent) -> Incident:
@@ -228,12 +234,16 @@ def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> 
 
 
 def incidents_with_ip(agent, ip_text: str) -> QuerySet[Indicator]:
-    """Where an address or network was seen, newest incident first (slice it: the view shows 200)."""
+    """Where an address or network was seen, most recently seen first (slice it: the view shows 200).
+
+    Either the address range of the ip index is read and sorted (few matches), or the newest-first
+    index is walked until enough match (a network seen everywhere): the planner picks by statistics.
+    """
     return (
-        Indicator.objects.filter(ip_query(ip_text), incident__in=visible_incidents(agent))
+        Indicator.objects.filter(ip_query(ip_text), visibility(agent, through="incident__"))
         .select_related("incident", "incident__customer")
         .defer("incident__search_vector")
-        .order_by("-incident__created_at", "-pk")
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -259,7 +269,7 @@ def open_escalations(team: str, agent) -> QuerySet[Escalation]:
     """The queue of one receiving team as this agent may see it: most severe first, then longest waiting."""
     return (
         Escalation.objects.active()
-        .filter(to_team=team, incident__in=visible_incidents(agent))
+        .filter(visibility(agent, through="incident__"), to_team=team)
         .select_related("incident", "incident__customer", "requested_by", "claimed_by")
         .defer("incident__search_vector")
         .order_by("-severity", "requested_at")
@@ -287,7 +297,7 @@ def find_customers(query: str) -> QuerySet[Customer]:
 def failed_updates(agent) -> QuerySet[CustomerUpdate]:
     """Customer emails that gave up, on incidents this agent may see: newest first."""
     return (
-        CustomerUpdate.objects.filter(status=UpdateStatus.FAILED, incident__in=visible_incidents(agent))
+        CustomerUpdate.objects.filter(visibility(agent, through="incident__"), status=UpdateStatus.FAILED)
         .select_related("incident", "incident__customer")
         .order_by("-updated_at", "-pk")
     )

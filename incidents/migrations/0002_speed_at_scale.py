@@ -1,4 +1,4 @@
-# Speed at scale: a stored tsvector kept by a trigger, its GIN index, and the keyset index of lists.
+# Speed at scale: a stored tsvector kept by a trigger, its GIN index, and the newest-first indexes of lists.
 
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
@@ -80,6 +80,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="incident",
             index=models.Index(fields=["-created_at", "-id"], name="incident_created_keyset"),
+        ),
+        migrations.AddIndex(
+            model_name="indicator",
+            index=models.Index(fields=["-created_at", "-id"], name="indicator_seen"),
         ),
         PostgresOnlySQL(SEARCH_TRIGGERS, DROP_SEARCH_TRIGGERS),
         PostgresOnlyAddIndex(
