@@ -132,15 +132,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class IncidentPage:
-    incidents: list[Incident]
+class KeysetPage:
+    items: list  # incidents, or indicators for the IP search
     older: str | None  # ?older=<cursor> for the next, older page; None on the last page
     newer: str | None  # ?newer=<cursor> for the previous, newer page; None on the first page
 
 
-def cursor_for(incident: Incident) -> str:
-    """The incident's place in newest-first order: microseconds since 1970, then the id."""
-    return f"{(incident.created_at - _EPOCH) // timedelta(microseconds=1)}.{incident.pk}"
+def cursor_for(row) -> str:
+    """A row's place in newest-first order: microseconds since 1970 of created_at, then the id."""
+    return f"{(row.created_at - _EPOCH) // timedelta(microseconds=1)}.{row.pk}"
 
 
 def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
@@ -154,10 +154,11 @@ def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def incident_page(
-    incidents: QuerySet[Incident], *, older: str | None = None, newer: str | None = None, size: int = PAGE_SIZE
-) -> IncidentPage:
-    """One page of `incidents`, newest first, before `older` or after `newer`. One query.
+def keyset_page(
+    incidents: QuerySet, *, older: str | None = None, newer: str | None = None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    """One page of `incidents` (or any rows with created_at), newest first, before `older` or
+    after `newer`. One query.
 
     `created_at <= t` (or `>=`) bounds the range scan of the (created_at, id) index; the OR
     clause only breaks ties between incidents opened in the same microsecond.
@@ -170,7 +171,7 @@ def incident_page(
             )[: size + 1]
         )
         shown = rows[:size]
-        return IncidentPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, _first_cursor(shown))
+        return KeysetPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, _first_cursor(shown))
     if (position := parse_cursor(newer)) is not None:
         at, pk = position
         rows = list(
@@ -179,18 +180,62 @@ def incident_page(
             )[: size + 1]
         )
         shown = rows[:size][::-1]
-        return IncidentPage(
+        return KeysetPage(
             shown,
             cursor_for(shown[-1]) if shown else None,
             cursor_for(shown[0]) if len(rows) > size else None,
         )
     rows = list(incidents.order_by("-created_at", "-pk")[: size + 1])
     shown = rows[:size]
-    return IncidentPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, None)
+    return KeysetPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, None)
 
 
 def _first_cursor(shown: list[Incident]) -> str | None:
     return cursor_for(shown[0]) if shown else None
+
+
+# A text search matching at most this many incidents is paged from its full list of matches.
+TEXT_CANDIDATES = 1000
+
+
+def incident_list_page(
+    agent, *, filters: dict, older: str | None = None, newer: str | None = None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    """One page of the incident list. Two queries with a text search on PostgreSQL, else one.
+
+    The planner cannot tell a rare word from a common one (words outside its statistics all get
+    a default estimate), and its guess decides between walking the newest-first index until a
+    page is found (right for a common word, a scan of everything for a rare one) and reading the
+    GIN index (right for a rare word). So the matches are first read unordered and bounded: if
+    there are no more than TEXT_CANDIDATES, the page is cut from them here and its rows fetched
+    by id; otherwise the word is common and walking the newest-first index finds a page quickly.
+    Nothing is ranked, so a word that matches half the desk costs no more than a rare one.
+    """
+    incidents = incident_list(agent, filters=filters)
+    if filters.get("q") and connection.vendor == "postgresql":
+        matches = list(incidents.order_by().values_list("created_at", "pk")[: TEXT_CANDIDATES + 1])
+        if len(matches) <= TEXT_CANDIDATES:
+            return _page_of_matches(incidents, matches, older=older, newer=newer, size=size)
+    return keyset_page(incidents, older=older, newer=newer, size=size)
+
+
+def _page_of_matches(incidents, matches, *, older, newer, size) -> KeysetPage:
+    ordered = sorted(matches, reverse=True)  # newest first: (created_at, pk) descending
+    if (position := parse_cursor(older)) is not None:
+        after = [m for m in ordered if m < position]
+        chosen, has_older, has_newer = after[:size], len(after) > size, True
+    elif (position := parse_cursor(newer)) is not None:
+        before = [m for m in ordered if m > position]
+        chosen, has_older, has_newer = before[-size:], True, len(before) > size
+    else:
+        chosen, has_older, has_newer = ordered[:size], len(ordered) > size, False
+    rows = {incident.pk: incident for incident in incidents.filter(pk__in=[pk for _, pk in chosen])}
+    shown = [rows[pk] for _, pk in chosen if pk in rows]
+    return KeysetPage(
+        shown,
+        cursor_for(shown[-1]) if shown and has_older else None,
+        cursor_for(shown[0]) if shown and has_newer else None,
+    )
 
 
 def incident_detail(incident: Incident) -> dict:

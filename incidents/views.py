@@ -1,5 +1,7 @@
 """Thin views: parse, authorize (via selectors), call one service, render or redirect."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,8 +31,9 @@ def dashboard(request):
 def incident_list(request):
     form = forms.IncidentFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = selectors.incident_page(
-        selectors.incident_list(request.user, filters=filters),
+    page = selectors.incident_list_page(
+        request.user,
+        filters=filters,
         older=request.GET.get("older"),
         newer=request.GET.get("newer"),
         size=PAGE_SIZE,
@@ -444,12 +447,21 @@ def resolve(request, pk):
     )
 
 
+IP_PAGE_SIZE = 50
+
+
 def ip_search(request):
     form = forms.IncidentFilterForm({"ip": request.GET.get("ip", "")})
-    hits = None
+    page = None
     if request.GET.get("ip") and form.is_valid():
-        hits = selectors.incidents_with_ip(request.user, form.cleaned_data["ip"])[:200]
-    return render(request, "incidents/ip_search.html", {"form": form, "hits": hits})
+        page = selectors.keyset_page(
+            selectors.incidents_with_ip(request.user, form.cleaned_data["ip"]),
+            older=request.GET.get("older"),
+            newer=request.GET.get("newer"),
+            size=IP_PAGE_SIZE,
+        )
+    query = urlencode({"ip": request.GET.get("ip", "")})
+    return render(request, "incidents/ip_search.html", {"form": form, "page": page, "query": query})
 
 
 # --- Escalation queues -----------------------------------------------------------------------
@@ -478,7 +490,7 @@ def queue_items(request, team):
     return render(request, "incidents/_queue_items.html", {"team": Team(team), **_queue_context(team, request.user)})
 
 
-QUEUE_SHOWN = 50  # per section: the page costs the same however long the queue grows
+QUEUE_SHOWN = 25  # per section: the page costs the same however long the queue grows
 
 
 def _queue_context(team, agent):

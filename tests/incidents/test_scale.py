@@ -161,6 +161,46 @@ def test_older_and_newer_links_walk_every_incident_once(as_security, tier1):
     assert _listed(back) == pages[1]
 
 
+@pytest.mark.parametrize("candidates", [1000, 10], ids=["rare word", "common word"])
+def test_text_search_pages_walk_every_match_once(as_security, tier1, monkeypatch, candidates):
+    monkeypatch.setattr(selectors, "TEXT_CANDIDATES", candidates)
+    matching = _incidents(55, tier1, summary="Payout account changed")
+    _incidents(10, tier1, summary="Unknown login from abroad")
+    url = reverse("incidents:incident-list")
+    response = as_security.get(url, {"q": "payout"})
+    pages = [_listed(response)]
+    while response.context["page"].older:
+        response = as_security.get(url, {"q": "payout", "older": response.context["page"].older})
+        pages.append(_listed(response))
+    seen = [reference for page in pages for reference in page]
+    assert seen == [incident.reference for incident in reversed(matching)]
+    back = as_security.get(url, {"q": "payout", "newer": response.context["page"].newer})
+    assert _listed(back) == pages[1]
+    assert back.context["page"].newer  # the first page is newer still
+
+
+def test_ip_search_pages_walk_every_sighting_once(as_security, tier1):
+    made = []
+    for index in range(60):
+        incident = IncidentFactory()
+        Indicator.objects.create(
+            incident=incident,
+            ip="203.0.113.7",
+            scope="documentation",
+            recorded_by=tier1,
+            created_at=timezone.now() - timedelta(minutes=index),
+        )
+        made.append(incident.reference)
+    url = reverse("incidents:ip-search")
+    response = as_security.get(url, {"ip": "203.0.113.7"})
+    seen = _listed(response)
+    assert len(seen) == 50
+    response = as_security.get(url, {"ip": "203.0.113.7", "older": response.context["page"].older})
+    seen += _listed(response)
+    assert seen == made
+    assert response.context["page"].older is None
+
+
 def test_a_malformed_cursor_shows_the_first_page(as_security, tier1):
     _incidents(30, tier1)
     url = reverse("incidents:incident-list")
@@ -222,7 +262,9 @@ def test_ip_search_queries_do_not_grow_with_rows(as_security, tier1, ip):
     assert counts[0] == counts[1], counts
 
 
-def test_queue_shows_the_first_fifty_of_a_long_queue_and_says_so(as_security, tier1):
+def test_queue_shows_the_first_of_a_long_queue_and_says_so(as_security, tier1):
+    from incidents.views import QUEUE_SHOWN
+
     counts = []
     for n in (5, 55):
         for incident in _incidents(n, tier1):
@@ -230,7 +272,7 @@ def test_queue_shows_the_first_fifty_of_a_long_queue_and_says_so(as_security, ti
         counts.append(_count(as_security, reverse("incidents:queue", args=["security"])))
     assert counts[0] == counts[1], counts
     page = as_security.get(reverse("incidents:queue", args=["security"])).content.decode()
-    assert "The 50 most urgent of 60 are shown." in page
+    assert f"The {QUEUE_SHOWN} most urgent of 60 are shown." in page
     assert 'id="waiting-count">60<' in page
 
 
