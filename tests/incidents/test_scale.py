@@ -75,6 +75,9 @@ def test_prefix_tsquery_quotes_every_word():
     assert selectors.prefix_tsquery("a&b|c!") == "'a':* & 'b':* & 'c':*"
     assert selectors.prefix_tsquery("o'brien") == "'o':* & 'brien':*"
     assert selectors.prefix_tsquery("  ") == ""
+    assert selectors.prefix_tsquery("ACC-7F3A-0012") == "'7f3a':* & '0012':*"
+    assert selectors.prefix_tsquery("kari-o@example.org") == "'kari-o@example.org':*"
+    assert selectors.prefix_tsquery("a-b") == "'a':* & 'b':*"
 
 
 def test_search_vector_follows_a_renamed_customer(postgres, as_security):
