@@ -116,7 +116,7 @@ def seed_agents() -> dict[str, list[User]]:
     """The generated agents (unusable passwords: nobody signs in as them), by role."""
     agents: dict[str, list[User]] = {}
     for role, count in SEED_AGENTS:
-        group = Group.objects.get(name=role)
+        group, _ = Group.objects.get_or_create(name=role)
         for number in range(1, count + 1):
             email = f"{role}{number:02d}@{SEED_AGENT_DOMAIN}"
             user = User.objects.filter(email=email).first()
