@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.roles import Role
@@ -99,14 +100,15 @@ _WORD = re.compile(r"[^\s&|!():*<>'\\]+")
 def prefix_tsquery(text: str) -> str:
     """'kari nord' -> "'kari':* & 'nord':*": every word must match the start of a word.
 
-    The words are quoted, so nothing typed is read as tsquery syntax. Hyphenated words are
-    searched by their parts, without the short ones when there are longer ones ("ACC-7F3A-0012"
-    -> '7f3a' and '0012'): a part like "acc" is in every account reference, and reading its
-    whole posting list from the GIN index costs more than the rest of the page.
+    The words are quoted, so nothing typed is read as tsquery syntax. Hyphens separate words, as
+    in the stored vector (see migration 0002); of a hyphenated word only the longer parts are
+    searched when it has some ("ACC-7F3A-0012" -> '7f3a' and '0012'): a part like "acc" is in
+    every account reference, and reading its whole posting list from the GIN index costs more
+    than the rest of the page.
     """
     words = []
     for word in _WORD.findall(text.lower())[:8]:
-        parts = [part for part in word.split("-") if part] if "@" not in word else [word]
+        parts = [part for part in word.split("-") if part]
         long_parts = [part for part in parts if len(part) > 3]
         words += long_parts or parts
     return " & ".join(f"'{word}':*" for word in words[:8])
@@ -253,10 +255,12 @@ def incident_detail(incident: Incident) -> dict:
     notes = list(incident.notes.select_related("author"))
     updates = list(incident.customer_updates.all())
     verifications = list(incident.verifications.select_related("requested_by"))
+    related = related_incidents_by_ip(incident, indicators)
     return {
         "changes": changes,
         "indicators": indicators,
-        "related": related_incidents_by_ip(incident, indicators),
+        "related": related,
+        "related_more": related_more(incident, related),
         "escalations": escalations,
         "active_escalation": next((e for e in escalations if e.is_active), None),
         "notes": notes,
@@ -266,23 +270,43 @@ def incident_detail(incident: Incident) -> dict:
     }
 
 
+RELATED_SHOWN = 5  # other incidents named per address; the IP search lists them all
+
+
 def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> dict[str, list[Incident]]:
-    """ip -> other incidents where the same address appears (one query)."""
+    """ip -> the most recent other incidents where the same address appears (one query).
+
+    At most RELATED_SHOWN per address: attack infrastructure turns up in more incidents every
+    month, and the incident page must not grow with it (`related_more` says how many are left).
+    """
     ips = [indicator.ip for indicator in indicators]
     if not ips:
         return {}
     others = (
-        Indicator.objects.filter(ip__in=ips)
-        .exclude(incident=incident)
-        .filter(incident__restricted=False)
+        _other_sightings(incident, ips)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("ip")], order_by=F("incident_id").desc()))
+        .filter(rank__lte=RELATED_SHOWN)
         .select_related("incident")
         .defer("incident__search_vector")
-        .order_by("incident_id")
+        .order_by("ip", "-incident_id")
     )
     related: dict[str, list[Incident]] = {}
-    for other in others[:500]:
+    for other in others:
         related.setdefault(other.ip, []).append(other.incident)
     return related
+
+
+def related_more(incident: Incident, related: dict[str, list[Incident]]) -> dict[str, int]:
+    """ip -> how many other incidents with that address are not named on the page (one query)."""
+    full = [ip for ip, shown in related.items() if len(shown) >= RELATED_SHOWN]
+    if not full:
+        return {}
+    counts = _other_sightings(incident, full).values("ip").annotate(n=Count("pk")).values_list("ip", "n")
+    return {ip: n - len(related[ip]) for ip, n in counts if n > len(related[ip])}
+
+
+def _other_sightings(incident: Incident, ips: list[str]) -> QuerySet[Indicator]:
+    return Indicator.objects.filter(ip__in=ips, incident__restricted=False).exclude(incident=incident)
 
 
 def incidents_with_ip(agent, ip_text: str) -> QuerySet[Indicator]:

@@ -28,13 +28,16 @@ class PostgresOnlySQL(migrations.RunSQL):
 
 
 # The 'simple' configuration: names and words in five languages, no stemming that suits one of them.
+# Hyphens become spaces before parsing (as selectors.prefix_tsquery does with what is typed): the
+# parser would read "ACC-00042" as the word "acc" and the number "-00042".
 SEARCH_TRIGGERS = """
 CREATE FUNCTION incidents_incident_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT setweight(to_tsvector('simple', c.display_name || ' ' || c.account_reference || ' ' || c.email), 'A')
+    SELECT setweight(to_tsvector('simple', translate(
+               c.display_name || ' ' || c.account_reference || ' ' || c.email, '-', ' ')), 'A')
       INTO NEW.search_vector FROM incidents_customer c WHERE c.id = NEW.customer_id;
     NEW.search_vector := coalesce(NEW.search_vector, ''::tsvector)
-        || setweight(to_tsvector('simple', coalesce(NEW.summary, '')), 'B');
+        || setweight(to_tsvector('simple', translate(coalesce(NEW.summary, ''), '-', ' ')), 'B');
     RETURN NEW;
 END $$;
 CREATE TRIGGER incidents_incident_search_vector

@@ -47,11 +47,11 @@ def _listed(response) -> list[str]:
 
 def test_search_finds_by_customer_name_account_reference_email_summary_and_reference(as_security, tier1):
     kari = CustomerFactory(display_name="Kari Nordmann", account_reference="ACC-77001", email="kari@example.org")
-    other = CustomerFactory(display_name="Lukas Müller", account_reference="ACC-77002")
-    wanted = IncidentFactory(customer=kari, summary="Payout account changed overnight")
+    other = CustomerFactory(display_name="Lukas Müller", account_reference="ACC-77002", email="lukas@example.org")
+    wanted = IncidentFactory(customer=kari, summary="Payout account changed over-night")
     unwanted = IncidentFactory(customer=other, summary="Unknown login from abroad")
     url = reverse("incidents:incident-list")
-    for query in ("Nordmann", "ACC-77001", "kari@example.org", "Payout", wanted.reference):
+    for query in ("Nordmann", "ACC-77001", "acc-77001", "kari@example.org", "Payout", "over-night", wanted.reference):
         listed = _listed(as_security.get(url, {"q": query}))
         assert wanted.reference in listed, query
         assert unwanted.reference not in listed, query
@@ -76,7 +76,7 @@ def test_prefix_tsquery_quotes_every_word():
     assert selectors.prefix_tsquery("o'brien") == "'o':* & 'brien':*"
     assert selectors.prefix_tsquery("  ") == ""
     assert selectors.prefix_tsquery("ACC-7F3A-0012") == "'7f3a':* & '0012':*"
-    assert selectors.prefix_tsquery("kari-o@example.org") == "'kari-o@example.org':*"
+    assert selectors.prefix_tsquery("kari-o@example.org") == "'kari':* & 'o@example.org':*"
     assert selectors.prefix_tsquery("a-b") == "'a':* & 'b':*"
 
 
@@ -263,6 +263,22 @@ def test_ip_search_queries_do_not_grow_with_rows(as_security, tier1, ip):
         _incidents(n, tier1)
         counts.append(_count(as_security, reverse("incidents:ip-search"), {"ip": ip}))
     assert counts[0] == counts[1], counts
+
+
+def test_incident_page_names_a_few_incidents_per_shared_address_and_counts_the_rest(as_security, tier1):
+    incident = IncidentFactory()
+    Indicator.objects.create(incident=incident, ip="185.220.101.7", scope="public", recorded_by=tier1)
+    counts = []
+    for n in (5, 45):
+        for other in [IncidentFactory() for _ in range(n)]:
+            Indicator.objects.create(incident=other, ip="185.220.101.7", scope="public", recorded_by=tier1)
+        counts.append(_count(as_security, incident.get_absolute_url()))
+    assert counts[0] == counts[1], counts
+    page = as_security.get(incident.get_absolute_url()).content.decode()
+    newest = Incident.objects.exclude(pk=incident.pk).order_by("-pk")[: selectors.RELATED_SHOWN]
+    assert all(other.reference in page for other in newest)
+    assert f"and {50 - selectors.RELATED_SHOWN} more</a>" in page
+    assert "/ip/?ip=185.220.101.7" in page
 
 
 def test_queue_shows_the_first_of_a_long_queue_and_says_so(as_security, tier1):
