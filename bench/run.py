@@ -278,20 +278,26 @@ def summarise(name: str, result: dict) -> dict:
 
 
 def table(rows: list[dict], floor_p95: float) -> str:
-    head = f"{'page':42} {'req':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'SQL':>5} {'p95/floor':>9}"
+    """One line a page; p95/floor uses the floor of the same run, p95/adj. the floor measured just before."""
+    head = (
+        f"{'page':42} {'req':>5} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'SQL':>4} "
+        f"{'p95/floor':>9} {'adj.floor':>9} {'p95/adj.':>8}"
+    )
     lines = [head, "-" * len(head)]
     for row in rows:
         if "p95_ms" not in row:
-            lines.append(f"{row['page']:42} {row['requests']:>6}  no successful requests: {row['errors'][:2]}")
+            lines.append(f"{row['page']:42} {row['requests']:>5}  no successful requests: {row['errors'][:2]}")
             continue
         ratio = row["p95_ms"] / floor_p95 if floor_p95 else 0
-        row["p95_ratio_to_floor"] = round(ratio, 2)
-        mark = "" if ratio <= 3 else "  > 3x"
+        adjacent = row.get("adjacent_floor_p95_ms") or 0
+        local = row["p95_ms"] / adjacent if adjacent else 0
+        row["p95_ratio_to_floor"], row["p95_ratio_to_adjacent_floor"] = round(ratio, 2), round(local, 2)
+        mark = "" if local <= 3 else "  > 3x"
         errors = f"  ({row['error_count']} errors)" if row["error_count"] else ""
         queries = "-" if row["queries"] is None else f"{row['queries']:g}"
         lines.append(
-            f"{row['page']:42} {row['requests']:>6} {row['rps']:>7.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
-            f"{row['p99_ms']:>8.1f} {queries:>5} {ratio:>8.2f}x{mark}{errors}"
+            f"{row['page']:42} {row['requests']:>5} {row['rps']:>6.1f} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
+            f"{row['p99_ms']:>7.1f} {queries:>4} {ratio:>8.2f}x {adjacent:>9.1f} {local:>7.2f}x{mark}{errors}"
         )
     return "\n".join(lines)
 
@@ -351,14 +357,31 @@ def main() -> None:
             served.update(result["workers"])
         memory_100 = {pid: rss_kib(pid) for pid in served}
         rows = []
+        floor = pages[0]
         for target in pages:
+            # The floor again right before each page: the other work on the machine comes and goes,
+            # and a page is compared with the floor measured under the same load.
+            adjacent = load(
+                port,
+                cookie,
+                csrf,
+                floor,
+                requests=args.requests // 2,
+                seconds=args.seconds,
+                connections=args.connections,
+            )
             result = load(
                 port, cookie, csrf, target, requests=args.requests, seconds=args.seconds, connections=args.connections
             )
             served.update(result["workers"])
             row = summarise(target["name"], result)
+            row["adjacent_floor_p95_ms"] = summarise(floor["name"], adjacent).get("p95_ms")
             rows.append(row)
-            print(f"  {row['page']}: {row.get('p95_ms', '-')} ms p95, {row['requests']} requests", flush=True)
+            print(
+                f"  {row['page']}: {row.get('p95_ms', '-')} ms p95 (floor just before: {row['adjacent_floor_p95_ms']} ms), "
+                f"{row['requests']} requests",
+                flush=True,
+            )
         while min(served.values()) < args.memory_requests:
             result = load(port, cookie, csrf, mixed, requests=2000, seconds=600, connections=args.connections)
             served.update(result["workers"])
