@@ -203,8 +203,8 @@ def _first_cursor(shown: list[Incident]) -> str | None:
     return cursor_for(shown[0]) if shown else None
 
 
-# A text search matching at most this many incidents is paged from its full list of matches.
-TEXT_CANDIDATES = 1000
+# A text search matching at most this many incidents is paged from the list of their ids.
+TEXT_CANDIDATES = 500
 
 
 def incident_list_page(
@@ -215,36 +215,18 @@ def incident_list_page(
     The planner cannot tell a rare word from a common one (words outside its statistics all get
     a default estimate), and its guess decides between walking the newest-first index until a
     page is found (right for a common word, a scan of everything for a rare one) and reading the
-    GIN index (right for a rare word). So the matches are first read unordered and bounded: if
-    there are no more than TEXT_CANDIDATES, the page is cut from them here and its rows fetched
-    by id; otherwise the word is common and walking the newest-first index finds a page quickly.
-    Nothing is ranked, so a word that matches half the desk costs no more than a rare one.
+    GIN index (right for a rare word). So the ids of the matches are first read unordered and
+    bounded: if there are no more than TEXT_CANDIDATES, the page is read among those ids (an
+    estimate the planner gets right); otherwise the word is common and walking the newest-first
+    index finds a page quickly. Nothing is ranked, so a word that matches half the desk costs no
+    more than a rare one.
     """
     incidents = incident_list(agent, filters=filters)
     if filters.get("q") and connection.vendor == "postgresql":
-        matches = list(incidents.order_by().values_list("created_at", "pk")[: TEXT_CANDIDATES + 1])
-        if len(matches) <= TEXT_CANDIDATES:
-            return _page_of_matches(incidents, matches, older=older, newer=newer, size=size)
+        ids = list(incidents.order_by().values_list("pk", flat=True)[: TEXT_CANDIDATES + 1])
+        if len(ids) <= TEXT_CANDIDATES:
+            incidents = incidents.filter(pk__in=ids)
     return keyset_page(incidents, older=older, newer=newer, size=size)
-
-
-def _page_of_matches(incidents, matches, *, older, newer, size) -> KeysetPage:
-    ordered = sorted(matches, reverse=True)  # newest first: (created_at, pk) descending
-    if (position := parse_cursor(older)) is not None:
-        after = [m for m in ordered if m < position]
-        chosen, has_older, has_newer = after[:size], len(after) > size, True
-    elif (position := parse_cursor(newer)) is not None:
-        before = [m for m in ordered if m > position]
-        chosen, has_older, has_newer = before[-size:], True, len(before) > size
-    else:
-        chosen, has_older, has_newer = ordered[:size], len(ordered) > size, False
-    rows = {incident.pk: incident for incident in incidents.filter(pk__in=[pk for _, pk in chosen])}
-    shown = [rows[pk] for _, pk in chosen if pk in rows]
-    return KeysetPage(
-        shown,
-        cursor_for(shown[-1]) if shown and has_older else None,
-        cursor_for(shown[0]) if shown and has_newer else None,
-    )
 
 
 def incident_detail(incident: Incident) -> dict:
@@ -259,8 +241,8 @@ def incident_detail(incident: Incident) -> dict:
     return {
         "changes": changes,
         "indicators": indicators,
-        "related": related,
-        "related_more": related_more(incident, related),
+        "related": {ip: others[:RELATED_SHOWN] for ip, others in related.items()},
+        "related_more": {ip for ip, others in related.items() if len(others) > RELATED_SHOWN},
         "escalations": escalations,
         "active_escalation": next((e for e in escalations if e.is_active), None),
         "notes": notes,
@@ -276,8 +258,9 @@ RELATED_SHOWN = 5  # other incidents named per address; the IP search lists them
 def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> dict[str, list[Incident]]:
     """ip -> the most recent other incidents where the same address appears (one query).
 
-    At most RELATED_SHOWN per address: attack infrastructure turns up in more incidents every
-    month, and the incident page must not grow with it (`related_more` says how many are left).
+    At most RELATED_SHOWN per address, and one more read to know whether there are more (then
+    the page links to the IP search): attack infrastructure turns up in more incidents every
+    month, and the incident page must not grow with it.
     """
     ips = [indicator.ip for indicator in indicators]
     if not ips:
@@ -285,7 +268,7 @@ def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> 
     others = (
         _other_sightings(incident, ips)
         .annotate(rank=Window(RowNumber(), partition_by=[F("ip")], order_by=F("incident_id").desc()))
-        .filter(rank__lte=RELATED_SHOWN)
+        .filter(rank__lte=RELATED_SHOWN + 1)
         .select_related("incident")
         .defer("incident__search_vector")
         .order_by("ip", "-incident_id")
@@ -294,15 +277,6 @@ def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> 
     for other in others:
         related.setdefault(other.ip, []).append(other.incident)
     return related
-
-
-def related_more(incident: Incident, related: dict[str, list[Incident]]) -> dict[str, int]:
-    """ip -> how many other incidents with that address are not named on the page (one query)."""
-    full = [ip for ip, shown in related.items() if len(shown) >= RELATED_SHOWN]
-    if not full:
-        return {}
-    counts = _other_sightings(incident, full).values("ip").annotate(n=Count("pk")).values_list("ip", "n")
-    return {ip: n - len(related[ip]) for ip, n in counts if n > len(related[ip])}
 
 
 def _other_sightings(incident: Incident, ips: list[str]) -> QuerySet[Indicator]:
