@@ -9,6 +9,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,7 +83,12 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["display_name"]
-        indexes = [models.Index(fields=["email"], name="customer_email")]
+        indexes = [
+            models.Index(fields=["email"], name="customer_email"),
+            # Stage 1 of caller verification looks customers up case-insensitively (iexact).
+            models.Index(Upper("email"), name="customer_email_upper"),
+            models.Index(Upper("account_reference"), name="customer_reference_upper"),
+        ]
 
     def __str__(self):
         return f"{self.display_name} ({self.account_reference})"

@@ -1,7 +1,9 @@
-# Speed at scale: a stored tsvector kept by a trigger, its GIN index, and the newest-first indexes of lists.
+# Speed at scale: a stored tsvector kept by a trigger, its GIN index, the newest-first indexes of
+# lists, and case-insensitive customer lookups.
 
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
+import django.db.models.functions.text
 from django.db import migrations, models
 
 
@@ -83,6 +85,16 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="incident",
             index=models.Index(fields=["-created_at", "-id"], name="incident_created_keyset"),
+        ),
+        migrations.AddIndex(
+            model_name="customer",
+            index=models.Index(django.db.models.functions.text.Upper("email"), name="customer_email_upper"),
+        ),
+        migrations.AddIndex(
+            model_name="customer",
+            index=models.Index(
+                django.db.models.functions.text.Upper("account_reference"), name="customer_reference_upper"
+            ),
         ),
         migrations.AddIndex(
             model_name="indicator",

@@ -104,6 +104,13 @@ def test_text_search_is_served_by_the_gin_index(postgres, security_agent):
     assert "incident_search" in plan, plan
 
 
+def test_finding_the_caller_s_account_is_served_by_indexes(postgres):
+    CustomerFactory(email="Kari@Example.org", account_reference="ACC-4242")
+    plan = _plan(selectors.find_customers("kari@example.org"))
+    assert "customer_email_upper" in plan and "customer_reference_upper" in plan, plan
+    assert selectors.find_customers("acc-4242").get().email == "Kari@Example.org"
+
+
 # --- IP search -----------------------------------------------------------------------------------
 
 
