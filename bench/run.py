@@ -129,12 +129,14 @@ def targets(deep_pages: int) -> list[dict]:
     rng = random.Random(1)
     top = Incident.objects.order_by("-id").values_list("id", flat=True).first()
     detail_ids = [rng.randrange(1, top) for _ in range(300)]
+    deep_pages = min(deep_pages, (Incident.objects.count() - 1) // PAGE_SIZE)  # small desks have fewer
     deep = Incident.objects.order_by("-created_at", "-id")[deep_pages * PAGE_SIZE]
     references = list(Customer.objects.order_by("?").values_list("account_reference", flat=True)[:100])
     shared_ip = (
         Indicator.objects.filter(ip__startswith="185.220.101.").values_list("ip", flat=True).first() or "185.220.101.7"
     )
     head = head_seq()
+    audit_page = max(1, min(5000, head // AUDIT_PAGE - 2))
     return [
         {"name": "floor (one indexed query, tiny template)", "paths": ["/bench/floor/"]},
         {"name": "incident list", "paths": ["/incidents/"]},
@@ -151,8 +153,8 @@ def targets(deep_pages: int) -> list[dict]:
         {"name": "IP search, /24 network", "paths": ["/ip/?ip=185.220.101.0/24"]},
         {"name": "audit viewer, first page", "paths": ["/audit/"]},
         {
-            "name": "audit viewer, page 5,000",
-            "paths": [f"/audit/?before={max(2, head - 5000 * AUDIT_PAGE - i)}" for i in range(50)],
+            "name": f"audit viewer, page {audit_page:,}",
+            "paths": [f"/audit/?before={max(2, head - audit_page * AUDIT_PAGE - i)}" for i in range(50)],
         },
         {
             "name": "create incident (POST)",
