@@ -57,6 +57,7 @@ def test_searching_and_paging_a_busy_desk(live_server, browser, screenshot, sett
     page.get_by_role("button", name="Search").click()
     assert page.locator("table.table tbody tr").count() == min(50, networks.most_common(1)[0][1])
     assert network.rsplit(".", 1)[0] in page.locator("table.table tbody").inner_text()
+    assert page.get_by_role("link", name="Seen earlier →").count() == (networks.most_common(1)[0][1] > 50)
     screenshot(page, f"{width}-ip")
 
     page.goto(base + "/audit/")
