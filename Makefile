@@ -37,6 +37,11 @@ fmt: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Not part of `make test`: PostgreSQL on 127.0.0.1, 100k incidents + 1M audit entries (made on the
+# first run), gunicorn on loopback, figures in bench/results.json. BENCH_ARGS="--requests 200" etc.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A config worker --loglevel=INFO
 

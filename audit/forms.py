@@ -1,5 +1,7 @@
 from django import forms
 
+from accounts.forms import AgentChoiceField as ListedAgentChoiceField
+from accounts.forms import PlainSelect
 from accounts.models import User
 
 from .models import AuditAction
@@ -7,7 +9,7 @@ from .models import AuditAction
 _BIGINT_MAX = 2**63 - 1
 
 
-class AgentChoiceField(forms.ModelChoiceField):
+class AgentChoiceField(ListedAgentChoiceField):
     def label_from_instance(self, obj):
         return obj.email
 
@@ -18,7 +20,9 @@ class AuditFilterForm(forms.Form):
     actor = AgentChoiceField(
         queryset=User.objects.order_by("email"), required=False, empty_label="Anyone", label="Agent"
     )
-    action = forms.ChoiceField(choices=[("", "Any event"), *AuditAction.choices], required=False, label="Event")
+    action = forms.ChoiceField(
+        choices=[("", "Any event"), *AuditAction.choices], required=False, label="Event", widget=PlainSelect
+    )
     incident = forms.IntegerField(min_value=1, max_value=_BIGINT_MAX, required=False, label="Incident id")
     customer = forms.IntegerField(min_value=1, max_value=_BIGINT_MAX, required=False, label="Customer id")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))

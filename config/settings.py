@@ -90,6 +90,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# `make bench` only: query counts in response headers and the floor view (config/benchmark.py).
+BULWARK_BENCH = env.bool("BULWARK_BENCH", default=False)
+if BULWARK_BENCH:
+    MIDDLEWARE.insert(0, "config.benchmark.QueryCountMiddleware")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -25,3 +26,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("incidents.urls")),
 ]
+
+if settings.BULWARK_BENCH:  # `make bench` only; absent from every other configuration
+    from .benchmark import floor
+
+    urlpatterns.insert(0, path("bench/floor/", floor, name="bench-floor"))

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from accounts.forms import AgentChoiceField, PlainSelect
+
 from .models import (
     ChangeKind,
     Channel,
@@ -219,13 +221,17 @@ class AdvanceForm(UniqueIdsForm):
 class IncidentFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     ip = forms.CharField(label="IP or network", required=False, max_length=64)
-    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
-    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False, widget=PlainSelect)
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False, widget=PlainSelect)
     severity = forms.TypedChoiceField(
-        choices=[("", "Any severity"), *Severity.choices], coerce=int, required=False, empty_value=None
+        choices=[("", "Any severity"), *Severity.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=PlainSelect,
     )
-    team = forms.ChoiceField(choices=[("", "Any team"), *Team.choices], required=False)
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any assignee")
+    team = forms.ChoiceField(choices=[("", "Any team"), *Team.choices], required=False, widget=PlainSelect)
+    assignee = AgentChoiceField(queryset=None, required=False, empty_label="Any assignee")
     mine = forms.BooleanField(label="Assigned to me", required=False)
 
     def __init__(self, *args, **kwargs):

@@ -5,8 +5,11 @@ and invariants only.
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,7 +83,12 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["display_name"]
-        indexes = [models.Index(fields=["email"], name="customer_email")]
+        indexes = [
+            models.Index(fields=["email"], name="customer_email"),
+            # Stage 1 of caller verification looks customers up case-insensitively (iexact).
+            models.Index(Upper("email"), name="customer_email_upper"),
+            models.Index(Upper("account_reference"), name="customer_reference_upper"),
+        ]
 
     def __str__(self):
         return f"{self.display_name} ({self.account_reference})"
@@ -134,15 +142,23 @@ class Incident(models.Model):
     secured_at = models.DateTimeField(null=True, blank=True, help_text="Step 2 (secure) first completed.")
     escalated_at = models.DateTimeField(null=True, blank=True, help_text="First escalation requested.")
     personal_data_breach = models.BooleanField(default=False)
+    # Full-text search over the customer (name, account reference, email) and the summary, kept
+    # current by a PostgreSQL trigger (migration 0002) whatever writes the row: services, bulk
+    # loads, the admin, or a customer renamed later. Unused (NULL) on SQLite, which searches with
+    # icontains instead. Not registered with auditlog: it repeats personal data.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
+            # Lists are newest first and paged by (created_at, id): one range scan, at any depth.
+            models.Index(fields=["-created_at", "-id"], name="incident_created_keyset"),
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
             models.Index(fields=["assignee", "status"], name="incident_assignee_status"),
             models.Index(fields=["stage"], name="incident_stage"),
             models.Index(fields=["status", "first_update_warn_at"], name="incident_update_clock"),
             models.Index(fields=["status", "resolve_warn_at"], name="incident_resolve_clock"),
+            GinIndex(fields=["search_vector"], name="incident_search"),  # PostgreSQL only (see 0002)
         ]
         constraints = [
             models.CheckConstraint(
@@ -268,6 +284,7 @@ class Indicator(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="indicator_seen")]  # IP search, newest first
         constraints = [models.UniqueConstraint(fields=["incident", "ip"], name="one_indicator_per_ip")]
 
     def __str__(self):
@@ -676,3 +693,24 @@ class AllowedNetwork(models.Model):
             raise ValidationError(
                 {"network": "Enter an IPv4 or IPv6 address or network, e.g. 198.51.100.0/24."}
             ) from exc
+
+
+@models.GenericIPAddressField.register_lookup
+class NetworkContainsOrEquals(models.Lookup):
+    """`ip__in_network="203.0.113.0/24"`: the address lies in the network (PostgreSQL `<<=`).
+
+    PostgreSQL turns `inet <<= network` into a range condition on the column's ordinary B-tree
+    index, so the lookup is index-backed without a GiST index. SQLite has no network type: the
+    selectors search it another way (see `selectors.ip_query`).
+    """
+
+    lookup_name = "in_network"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError("in_network needs PostgreSQL; use selectors.ip_query.")
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        # The network as text, cast in SQL: the field's own adapter takes single addresses only.
+        return f"{lhs} <<= %s::inet", [*lhs_params, str(self.rhs)]

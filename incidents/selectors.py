@@ -1,8 +1,15 @@
-"""Read queries for the views. Every list here runs a fixed number of queries, whatever its size."""
+"""Read queries for the views. Every list here runs a fixed number of queries, whatever its size,
+and each page of a list costs the same at any depth (keyset paging on an index, never OFFSET)."""
 
 import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.roles import Role
@@ -11,6 +18,7 @@ from .models import (
     Customer,
     CustomerUpdate,
     Escalation,
+    EscalationStatus,
     Incident,
     Indicator,
     Team,
@@ -25,15 +33,21 @@ QUEUE_TEAMS = {
 }
 
 
-def visible_incidents(agent) -> QuerySet[Incident]:
-    """The one rule of incident visibility: agents without a role see nothing; restricted incidents
-    are for the security team and supervisors."""
+def visibility(agent, *, through: str = "") -> Q:
+    """The one rule of incident visibility, as a condition on incidents (or, `through="incident__"`,
+    on rows that belong to one): agents without a role see nothing; restricted incidents are for
+    the security team and supervisors. A plain condition on the joined row, not `incident__in=
+    <subquery>`, so a list of escalations or indicators stays one index-backed query."""
     if not agent.roles:
-        return Incident.objects.none()
-    incidents = Incident.objects.all()
-    if not agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
-        incidents = incidents.filter(restricted=False)
-    return incidents
+        return Q(pk__in=[])
+    if agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
+        return Q()
+    return Q(**{f"{through}restricted": False})
+
+
+def visible_incidents(agent) -> QuerySet[Incident]:
+    # search_vector is only ever read inside the database.
+    return Incident.objects.defer("search_vector").filter(visibility(agent))
 
 
 def incident_for_agent(pk: int, agent) -> Incident:
@@ -61,28 +75,158 @@ def incident_list(agent, *, filters: dict) -> QuerySet[Incident]:
 
 
 def text_query(text: str) -> Q:
+    """Incidents whose reference, customer (name, account reference, email) or summary match.
+
+    PostgreSQL: every word, as a prefix, against the stored tsvector (GIN index); no ranking, so a
+    word that matches half the desk costs no more than a rare one: the list is newest first and
+    paged by keyset. SQLite: substring match on the same fields.
+    """
     text = text.strip()
-    query = Q(summary__icontains=text) | Q(customer__display_name__icontains=text)
-    query |= Q(customer__email__iexact=text) | Q(customer__account_reference__iexact=text)
+    if connection.vendor == "postgresql":
+        tsquery = prefix_tsquery(text)
+        query = Q(search_vector=SearchQuery(tsquery, search_type="raw", config="simple")) if tsquery else Q(pk=None)
+    else:
+        query = Q(summary__icontains=text) | Q(customer__display_name__icontains=text)
+        query |= Q(customer__email__iexact=text) | Q(customer__account_reference__iexact=text)
     pk = parse_reference(text)
     if pk is not None and (text.upper().startswith("INC") or text.isdigit()):
         query |= Q(pk=pk)
     return query
 
 
+_WORD = re.compile(r"[^\s&|!():*<>'\\]+")
+
+
+def prefix_tsquery(text: str) -> str:
+    """'kari nord' -> "'kari':* & 'nord':*": every word must match the start of a word.
+
+    The words are quoted, so nothing typed is read as tsquery syntax. Hyphens separate words, as
+    in the stored vector (see migration 0002); of a hyphenated word only the longer parts are
+    searched when it has some ("ACC-7F3A-0012" -> '7f3a' and '0012'): a part like "acc" is in
+    every account reference, and reading its whole posting list from the GIN index costs more
+    than the rest of the page.
+    """
+    words = []
+    for word in _WORD.findall(text.lower())[:8]:
+        parts = [part for part in word.split("-") if part]
+        long_parts = [part for part in parts if len(part) > 3]
+        words += long_parts or parts
+    return " & ".join(f"'{word}':*" for word in words[:8])
+
+
 def ip_query(text: str) -> Q:
-    """One address, or a network like 203.0.113.0/24 (ValueError if neither)."""
+    """One address, or a network like 203.0.113.0/24 (ValueError if neither).
+
+    On PostgreSQL a network of any size is `ip <<= network`, a range scan of the column's B-tree
+    index. SQLite stores addresses as text: a network is the set of its addresses, so it is
+    limited in size there.
+    """
     text = text.strip()
     if "/" in text:
         network = ipaddress.ip_network(text, strict=False)
         if network.num_addresses == 1:
             return Q(ip=str(network.network_address))
-        # Addresses are stored normalised, so a network is a set of exact values only when
-        # small; larger ones compare as a range of their textual prefixes on the indexed column.
+        if connection.vendor == "postgresql":
+            return Q(ip__in_network=str(network))
         if network.num_addresses <= 4096:
             return Q(ip__in=[str(address) for address in network])
         raise ValueError("Search networks of up to 4,096 addresses (/20 for IPv4, /116 for IPv6).")
     return Q(ip=str(ipaddress.ip_address(text.strip("[]"))))
+
+
+# --- Keyset pages ---------------------------------------------------------------------------------
+
+PAGE_SIZE = 25
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    items: list  # incidents, or indicators for the IP search
+    older: str | None  # ?older=<cursor> for the next, older page; None on the last page
+    newer: str | None  # ?newer=<cursor> for the previous, newer page; None on the first page
+
+
+def cursor_for(row) -> str:
+    """A row's place in newest-first order: microseconds since 1970 of created_at, then the id."""
+    return f"{(row.created_at - _EPOCH) // timedelta(microseconds=1)}.{row.pk}"
+
+
+def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """None for a missing or malformed cursor (the first page is shown instead)."""
+    match = re.fullmatch(r"(-?\d{1,18})\.(\d{1,18})", (text or "").strip())
+    if not match:
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+    except OverflowError:
+        return None
+
+
+def keyset_page(
+    incidents: QuerySet, *, older: str | None = None, newer: str | None = None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    """One page of `incidents` (or any rows with created_at), newest first, before `older` or
+    after `newer`. One query.
+
+    `created_at <= t` (or `>=`) bounds the range scan of the (created_at, id) index; the OR
+    clause only breaks ties between incidents opened in the same microsecond.
+    """
+    if (position := parse_cursor(older)) is not None:
+        at, pk = position
+        rows = list(
+            incidents.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk), created_at__lte=at).order_by(
+                "-created_at", "-pk"
+            )[: size + 1]
+        )
+        shown = rows[:size]
+        return KeysetPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, _first_cursor(shown))
+    if (position := parse_cursor(newer)) is not None:
+        at, pk = position
+        rows = list(
+            incidents.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk), created_at__gte=at).order_by(
+                "created_at", "pk"
+            )[: size + 1]
+        )
+        shown = rows[:size][::-1]
+        return KeysetPage(
+            shown,
+            cursor_for(shown[-1]) if shown else None,
+            cursor_for(shown[0]) if len(rows) > size else None,
+        )
+    rows = list(incidents.order_by("-created_at", "-pk")[: size + 1])
+    shown = rows[:size]
+    return KeysetPage(shown, cursor_for(shown[-1]) if len(rows) > size else None, None)
+
+
+def _first_cursor(shown: list[Incident]) -> str | None:
+    return cursor_for(shown[0]) if shown else None
+
+
+# A text search matching at most this many incidents is paged from the list of their ids.
+TEXT_CANDIDATES = 500
+
+
+def incident_list_page(
+    agent, *, filters: dict, older: str | None = None, newer: str | None = None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    """One page of the incident list. Two queries with a text search on PostgreSQL, else one.
+
+    The planner cannot tell a rare word from a common one (words outside its statistics all get
+    a default estimate), and its guess decides between walking the newest-first index until a
+    page is found (right for a common word, a scan of everything for a rare one) and reading the
+    GIN index (right for a rare word). So the ids of the matches are first read unordered and
+    bounded: if there are no more than TEXT_CANDIDATES, the page is read among those ids (an
+    estimate the planner gets right); otherwise the word is common and walking the newest-first
+    index finds a page quickly. Nothing is ranked, so a word that matches half the desk costs no
+    more than a rare one.
+    """
+    incidents = incident_list(agent, filters=filters)
+    if filters.get("q") and connection.vendor == "postgresql":
+        ids = list(incidents.order_by().values_list("pk", flat=True)[: TEXT_CANDIDATES + 1])
+        if len(ids) <= TEXT_CANDIDATES:
+            incidents = incidents.filter(pk__in=ids)
+    return keyset_page(incidents, older=older, newer=newer, size=size)
 
 
 def incident_detail(incident: Incident) -> dict:
@@ -93,10 +237,12 @@ def incident_detail(incident: Incident) -> dict:
     notes = list(incident.notes.select_related("author"))
     updates = list(incident.customer_updates.all())
     verifications = list(incident.verifications.select_related("requested_by"))
+    related = related_incidents_by_ip(incident, indicators)
     return {
         "changes": changes,
         "indicators": indicators,
-        "related": related_incidents_by_ip(incident, indicators),
+        "related": {ip: others[:RELATED_SHOWN] for ip, others in related.items()},
+        "related_more": {ip for ip, others in related.items() if len(others) > RELATED_SHOWN},
         "escalations": escalations,
         "active_escalation": next((e for e in escalations if e.is_active), None),
         "notes": notes,
@@ -106,29 +252,48 @@ def incident_detail(incident: Incident) -> dict:
     }
 
 
+RELATED_SHOWN = 5  # other incidents named per address; the IP search lists them all
+
+
 def related_incidents_by_ip(incident: Incident, indicators: list[Indicator]) -> dict[str, list[Incident]]:
-    """ip -> other incidents where the same address appears (one query)."""
+    """ip -> the most recent other incidents where the same address appears (one query).
+
+    At most RELATED_SHOWN per address, and one more read to know whether there are more (then
+    the page links to the IP search): attack infrastructure turns up in more incidents every
+    month, and the incident page must not grow with it.
+    """
     ips = [indicator.ip for indicator in indicators]
     if not ips:
         return {}
     others = (
-        Indicator.objects.filter(ip__in=ips)
-        .exclude(incident=incident)
-        .filter(incident__restricted=False)
+        _other_sightings(incident, ips)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("ip")], order_by=F("incident_id").desc()))
+        .filter(rank__lte=RELATED_SHOWN + 1)
         .select_related("incident")
-        .order_by("incident_id")
+        .defer("incident__search_vector")
+        .order_by("ip", "-incident_id")
     )
     related: dict[str, list[Incident]] = {}
-    for other in others[:500]:
+    for other in others:
         related.setdefault(other.ip, []).append(other.incident)
     return related
 
 
+def _other_sightings(incident: Incident, ips: list[str]) -> QuerySet[Indicator]:
+    return Indicator.objects.filter(ip__in=ips, incident__restricted=False).exclude(incident=incident)
+
+
 def incidents_with_ip(agent, ip_text: str) -> QuerySet[Indicator]:
+    """Where an address or network was seen, most recently seen first (slice it: the view shows 200).
+
+    Either the address range of the ip index is read and sorted (few matches), or the newest-first
+    index is walked until enough match (a network seen everywhere): the planner picks by statistics.
+    """
     return (
-        Indicator.objects.filter(ip_query(ip_text), incident__in=visible_incidents(agent))
+        Indicator.objects.filter(ip_query(ip_text), visibility(agent, through="incident__"))
         .select_related("incident", "incident__customer")
-        .order_by("-incident__created_at")
+        .defer("incident__search_vector")
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -154,9 +319,18 @@ def open_escalations(team: str, agent) -> QuerySet[Escalation]:
     """The queue of one receiving team as this agent may see it: most severe first, then longest waiting."""
     return (
         Escalation.objects.active()
-        .filter(to_team=team, incident__in=visible_incidents(agent))
+        .filter(visibility(agent, through="incident__"), to_team=team)
         .select_related("incident", "incident__customer", "requested_by", "claimed_by")
+        .defer("incident__search_vector")
         .order_by("-severity", "requested_at")
+    )
+
+
+def queue_counts(queue: QuerySet[Escalation]) -> dict[str, int]:
+    """How many wait and how many are claimed, in one query (the page shows the first of each)."""
+    return queue.order_by().aggregate(
+        waiting=Count("pk", filter=Q(status=EscalationStatus.OPEN)),
+        claimed=Count("pk", filter=Q(status=EscalationStatus.CLAIMED)),
     )
 
 
@@ -173,7 +347,7 @@ def find_customers(query: str) -> QuerySet[Customer]:
 def failed_updates(agent) -> QuerySet[CustomerUpdate]:
     """Customer emails that gave up, on incidents this agent may see: newest first."""
     return (
-        CustomerUpdate.objects.filter(status=UpdateStatus.FAILED, incident__in=visible_incidents(agent))
+        CustomerUpdate.objects.filter(visibility(agent, through="incident__"), status=UpdateStatus.FAILED)
         .select_related("incident", "incident__customer")
         .order_by("-updated_at", "-pk")
     )

@@ -1,5 +1,7 @@
 """Thin views: parse, authorize (via selectors), call one service, render or redirect."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -53,12 +55,21 @@ def dashboard(request):
 def incident_list(request):
     form = forms.IncidentFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(selectors.incident_list(request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = selectors.incident_list_page(
+        request.user,
+        filters=filters,
+        older=request.GET.get("older"),
+        newer=request.GET.get("newer"),
+        size=PAGE_SIZE,
     )
     query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "incidents/incident_list.html", {"form": form, "page": page, "query": query.urlencode()})
+    for key in ("older", "newer", "page"):
+        query.pop(key, None)
+    return render(
+        request,
+        "incidents/incident_list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "page_size": PAGE_SIZE},
+    )
 
 
 def incident_create(request):
@@ -598,12 +609,21 @@ def campaign_merge(request, pk):
     )
 
 
+IP_PAGE_SIZE = 50
+
+
 def ip_search(request):
     form = forms.IncidentFilterForm({"ip": request.GET.get("ip", "")})
-    hits = None
+    page = None
     if request.GET.get("ip") and form.is_valid():
-        hits = selectors.incidents_with_ip(request.user, form.cleaned_data["ip"])[:200]
-    return render(request, "incidents/ip_search.html", {"form": form, "hits": hits})
+        page = selectors.keyset_page(
+            selectors.incidents_with_ip(request.user, form.cleaned_data["ip"]),
+            older=request.GET.get("older"),
+            newer=request.GET.get("newer"),
+            size=IP_PAGE_SIZE,
+        )
+    query = urlencode({"ip": request.GET.get("ip", "")})
+    return render(request, "incidents/ip_search.html", {"form": form, "page": page, "query": query})
 
 
 # --- Escalation queues -----------------------------------------------------------------------
@@ -632,11 +652,17 @@ def queue_items(request, team):
     return render(request, "incidents/_queue_items.html", {"team": Team(team), **_queue_context(team, request.user)})
 
 
+QUEUE_SHOWN = 25  # per section: the page costs the same however long the queue grows
+
+
 def _queue_context(team, agent):
-    escalations = list(selectors.open_escalations(team, agent))
+    queue = selectors.open_escalations(team, agent)
+    counts = selectors.queue_counts(queue)
     return {
-        "waiting": [e for e in escalations if e.status == EscalationStatus.OPEN],
-        "claimed": [e for e in escalations if e.status == EscalationStatus.CLAIMED],
+        "waiting": list(queue.filter(status=EscalationStatus.OPEN)[:QUEUE_SHOWN]),
+        "claimed": list(queue.filter(status=EscalationStatus.CLAIMED)[:QUEUE_SHOWN]),
+        "waiting_count": counts["waiting"],
+        "claimed_count": counts["claimed"],
     }
 
 
