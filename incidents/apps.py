@@ -42,6 +42,8 @@ class IncidentsConfig(AppConfig):
             include=["status", "attempts", "sent_at", "last_error"],
             mask=["last_error"],  # SMTP refusals quote the address
         )
+        # Campaign detection skips the allow list: who widened it, and when, must be on record.
+        track(self.get_model("AllowedNetwork"), include=["network", "label"])
         track(
             self.get_model("SlaPolicy"),
             include=["severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent"],

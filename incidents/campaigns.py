@@ -305,6 +305,7 @@ def dismiss_campaign(campaign: Campaign, *, reason: str, actor) -> Campaign:
     _require_decider(actor)
     if not reason.strip():
         raise PlaybookError("Say why this is not a campaign.")
+    serialize_detection()  # a detection under way finishes first, or sees the dismissal
     campaign = _locked(campaign)
     if campaign.status == CampaignStatus.DISMISSED:
         raise PlaybookError(f"{campaign.reference} is already dismissed.")

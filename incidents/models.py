@@ -665,6 +665,10 @@ class CampaignMember(models.Model):
         return f"{self.incident} in {self.campaign}"
 
 
+# The widest networks the allow list takes (IPv4, IPv6): a carrier's whole range is no "office".
+ALLOWED_NETWORK_WIDEST = {4: 16, 6: 32}
+
+
 class AllowedNetwork(models.Model):
     """Desk-wide allow list: addresses the desk knows are legitimate (a customer's office, our own
     VPN). They never link incidents into a campaign."""
@@ -688,11 +692,19 @@ class AllowedNetwork(models.Model):
         from django.core.exceptions import ValidationError
 
         try:
-            self.network = str(ipaddress.ip_network(self.network.strip(), strict=False))
+            network = ipaddress.ip_network(self.network.strip(), strict=False)
         except ValueError as exc:
             raise ValidationError(
                 {"network": "Enter an IPv4 or IPv6 address or network, e.g. 198.51.100.0/24."}
             ) from exc
+        widest = ALLOWED_NETWORK_WIDEST[network.version]
+        if network.prefixlen < widest:
+            raise ValidationError(
+                {
+                    "network": f"At most a /{widest} network: a wider one would switch campaign detection off for too many."
+                }
+            )
+        self.network = str(network)
 
 
 @models.GenericIPAddressField.register_lookup

@@ -50,6 +50,7 @@ from .models import (
     UpdateStatus,
     Verdict,
     format_reference,
+    network_of,
 )
 from .outbox import email_language, render_update
 
@@ -305,6 +306,7 @@ def _seed_batch(times, offset, run, rng, agents, mail, ips, audit_per_incident, 
                 Indicator(
                     incident=incident,
                     ip=ip,
+                    network=network_of(ip),
                     scope=scope_of(parse_ip(ip)),
                     verdict=verdict,
                     context=f"login ok ip={ip}",

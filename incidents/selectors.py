@@ -575,7 +575,6 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
         AuditAction.INCIDENT_OPENED,
         AuditAction.INCIDENT_REOPENED,
         AuditAction.CALLER_VERIFIED,
-        AuditAction.CALLER_OVERRIDE,
         AuditAction.SECURING_RECORDED,
         AuditAction.ESCALATED,
         AuditAction.ESCALATION_RESOLVED,
@@ -591,7 +590,7 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
             continue
         if entry.action == AuditAction.INCIDENT_OPENED:
             kind = "opened"
-        elif entry.action in (AuditAction.CALLER_VERIFIED, AuditAction.CALLER_OVERRIDE):
+        elif entry.action == AuditAction.CALLER_VERIFIED:  # a supervisor's override proves nothing to the customer
             kind = "verified"
         elif entry.action == AuditAction.SECURING_RECORDED:
             if entry.data.get("password_advice") == "done":
@@ -601,9 +600,13 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
                 steps.setdefault("two_factor_enabled", entry.created_at)
             elif two_factor == "already_on":
                 steps.setdefault("two_factor_on", entry.created_at)
-        elif entry.action == AuditAction.ESCALATED:
-            kind = "escalated"
-        elif entry.action == AuditAction.ESCALATION_RESOLVED and not entry.data.get("passed_on_to"):
+        elif entry.action == AuditAction.ESCALATED and entry.data.get("to_team") == "security":
+            kind = "escalated"  # "our security specialists took over": not said of tier 2
+        elif (
+            entry.action == AuditAction.ESCALATION_RESOLVED
+            and "escalated" in steps
+            and not entry.data.get("passed_on_to")
+        ):
             kind = "specialists_done"
         elif entry.action == AuditAction.INCIDENT_CLOSED and entry.data.get("outcome") == "resolved":
             resolved_at = entry.created_at

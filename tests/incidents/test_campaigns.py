@@ -367,3 +367,20 @@ def test_allow_list_entries_are_normalised_and_bad_ones_refused_clearly():
     with pytest.raises(ValidationError) as refused:
         AllowedNetwork(network="not-a-network", label="x").full_clean()
     assert "Enter an IPv4 or IPv6 address or network" in str(refused.value)
+
+
+@pytest.mark.parametrize("network", ["0.0.0.0/0", "10.0.0.0/8", "::/0", "2001:db8::/16"])
+def test_the_allow_list_refuses_networks_so_wide_they_would_switch_detection_off(network):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        AllowedNetwork(network=network, label="everyone").full_clean()
+    assert "At most a /" in str(refused.value)
+
+
+def test_allow_list_changes_are_on_record(tier1):
+    from auditlog.models import LogEntry
+
+    entry = AllowedNetwork.objects.create(network="203.0.113.0/24", label="Acme Ltd office")
+    logged = LogEntry.objects.get_for_object(entry).get()
+    assert logged.changes_dict["network"] == [None, "203.0.113.0/24"]

@@ -142,3 +142,22 @@ def test_the_report_page_waits_for_the_resolution(client, verified_client, tier1
     verified_client(tier1)
     page = client.get(reverse("incidents:incident-report", args=[incident.pk])).content.decode()
     assert "Not resolved yet" in page
+
+
+def test_the_report_claims_no_verification_after_an_override_and_no_security_specialists_for_tier_2(tier1):
+    from incidents import selectors, verification
+    from tests.factories import UserFactory
+
+    customer = CustomerFactory(language="en")
+    with at(0):
+        incident = services.open_incident(customer=customer, channel="phone", summary="x", severity=2, actor=tier1)
+    with at(2):
+        verification.override(incident, reason="Caller known to the branch", actor=UserFactory(roles=["supervisor"]))
+    with at(4):
+        escalation = services.escalate(incident, to_team="tier2", reason="Unclear", severity=2, actor=tier1)
+        tier2 = UserFactory(roles=["tier2"])
+        services.claim_escalation(escalation, actor=tier2)
+    with at(9):
+        services.resolve_escalation(escalation, outcome="Checked", actor=tier2)
+    kinds = [step["kind"] for step in selectors.post_incident_report(fresh(incident))["steps"]]
+    assert kinds == ["opened"]
