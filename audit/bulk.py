@@ -17,23 +17,7 @@ from django.db import connection, transaction
 
 from . import chain
 
-COLUMNS = (
-    "seq",
-    "created_at",
-    "action",
-    "actor_id",
-    "actor_label",
-    "target_type",
-    "target_id",
-    "incident_id",
-    "customer_id",
-    "ip_address",
-    "user_agent",
-    "request_id",
-    "data",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = chain.STORED_FIELDS  # COPY writes the columns an entry is hashed and stored with
 
 
 @dataclass
