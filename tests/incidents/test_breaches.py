@@ -275,3 +275,29 @@ def test_edits_of_the_sla_policy_and_the_rules_are_recorded_by_auditlog(client, 
     rule.active = False
     rule.save()
     assert LogEntry.objects.get_for_object(rule).exists()
+
+
+def test_a_corrected_awareness_time_clears_the_old_ran_out_and_alerts_the_new_deadline(
+    client, verified_client, incident, security_agent
+):
+    aware = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    with time_machine.travel(aware, tick=False):
+        _mark(incident, security_agent, aware)
+    with time_machine.travel(aware + timedelta(hours=73), tick=False):
+        alerts.tick()
+        # Awareness was really ten hours later: the duty now runs out at aware + 82 h.
+        _mark(incident, security_agent, aware + timedelta(hours=10))
+    with time_machine.travel(aware + timedelta(hours=74), tick=False):
+        verified_client(security_agent)
+        page = client.get(reverse("incidents:dashboard")).content.decode()
+    assert "Ran out:" not in page
+    with time_machine.travel(aware + timedelta(hours=83), tick=False):
+        alerts.tick()
+        verified_client(security_agent)
+        page = client.get(reverse("incidents:dashboard")).content.decode()
+    assert "Ran out:" in page
+    duty = BreachObligation.objects.get()
+    assert list(duty.alerts.filter(kind="breached").values_list("due_at", flat=True).order_by("due_at")) == [
+        aware + timedelta(hours=72),
+        aware + timedelta(hours=82),
+    ]

@@ -249,3 +249,31 @@ def test_the_beat_schedule_runs_the_tick_every_minute(settings):
 
     assert sla_breach_tick.name == entry["task"]
     assert sla_breach_tick.delay().get() == {"raised": 0, "emailed": 0}  # eager in tests: nothing due
+
+
+# --- Deadlines that move --------------------------------------------------------------------
+
+
+def _banner(client, verified_client, agent, at):
+    verified_client(agent)
+    with time_machine.travel(at, tick=False):
+        return client.get(reverse("incidents:dashboard")).content.decode()
+
+
+def test_a_lowered_severity_clears_the_old_ran_out_and_the_new_deadline_alerts_again(
+    client, verified_client, critical_waiting, security_agent
+):
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    assert "Ran out:" in _banner(client, verified_client, security_agent, T0 + timedelta(minutes=21))
+    with time_machine.travel(T0 + timedelta(minutes=21), tick=False):
+        services.change_severity(critical_waiting.incident, severity=2, reason="Not a takeover", actor=security_agent)
+    # Medium: four hours to claim, from the request at T0.
+    assert "Ran out:" not in _banner(client, verified_client, security_agent, T0 + timedelta(minutes=22))
+    mail.outbox.clear()
+    with time_machine.travel(T0 + timedelta(hours=4, minutes=1), tick=False):
+        assert alerts.tick()["raised"] == 1
+    (message,) = _security_mail()
+    assert "RAN OUT" in message.subject and "(Medium)" in message.subject
+    assert "Ran out:" in _banner(client, verified_client, security_agent, T0 + timedelta(hours=4, minutes=2))
+    assert SlaAlert.objects.filter(escalation=critical_waiting, kind="breached").count() == 2
