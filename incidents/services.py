@@ -144,7 +144,8 @@ def reopen_incident(incident: Incident, *, reason: str, actor) -> Incident:
     playbook.ensure_can_move(incident, Stage.CONFIRM)
     previous = incident.status
     incident.stage, incident.status, incident.closed_at = Stage.CONFIRM, Status.OPEN, None
-    _save(incident, actor, "stage", "status", "closed_at")
+    clock_fields = sla.apply_due_times(incident, restart_at=timezone.now())
+    _save(incident, actor, "stage", "status", "closed_at", *clock_fields)
     _record(AuditAction.INCIDENT_REOPENED, incident, actor, previous_status=previous, reason=redacted(reason))
     return incident
 

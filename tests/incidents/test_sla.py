@@ -277,3 +277,44 @@ def test_a_lowered_severity_clears_the_old_ran_out_and_the_new_deadline_alerts_a
     assert "RAN OUT" in message.subject and "(Medium)" in message.subject
     assert "Ran out:" in _banner(client, verified_client, security_agent, T0 + timedelta(hours=4, minutes=2))
     assert SlaAlert.objects.filter(escalation=critical_waiting, kind="breached").count() == 2
+
+
+def test_a_reopened_incident_gets_a_new_resolve_allowance_from_the_reopen(tier1, supervisor_agent):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.send_progress_update(incident, message="We are on it.", actor=tier1)
+        incident.refresh_from_db()
+        services.close_not_confirmed(
+            incident, reason="The customer did it", actor=tier1, expected_version=incident.version
+        )
+    reopened_at = T0 + timedelta(days=3)
+    with time_machine.travel(reopened_at, tick=False):
+        services.reopen_incident(incident, reason="It happened again", actor=supervisor_agent)
+    incident.refresh_from_db()
+    assert incident.clock_started_at == reopened_at
+    assert incident.resolve_due_at == reopened_at + timedelta(hours=24)
+    # The first-update clock is not restarted: it was met in the first run and stays met.
+    assert incident.first_update_due_at == T0 + timedelta(minutes=15)
+    row_label, row_clock = sla.incident_clock(incident, now=reopened_at + timedelta(minutes=1))
+    assert (row_label, row_clock.state) == ("Resolve", "ok")
+    with time_machine.travel(reopened_at + timedelta(minutes=1), tick=False):
+        assert alerts.tick()["raised"] == 0
+
+
+def test_the_old_resolve_alert_does_not_show_after_a_reopen_and_the_new_deadline_alerts(
+    client, verified_client, tier1, supervisor_agent
+):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.send_progress_update(incident, message="We are on it.", actor=tier1)
+    with time_machine.travel(T0 + timedelta(hours=25), tick=False):
+        alerts.tick()
+        incident.refresh_from_db()
+        services.close_not_confirmed(
+            incident, reason="The customer did it", actor=tier1, expected_version=incident.version
+        )
+        services.reopen_incident(incident, reason="It happened again", actor=supervisor_agent)
+    assert "Ran out:" not in _banner(client, verified_client, tier1, T0 + timedelta(hours=26))
+    with time_machine.travel(T0 + timedelta(hours=50), tick=False):
+        assert alerts.tick()["raised"] == 1
+    assert "Ran out:" in _banner(client, verified_client, tier1, T0 + timedelta(hours=50))
