@@ -64,6 +64,11 @@ def _without_alert(queryset: QuerySet, field: str, clock: str, kind: str, due: s
     return queryset.filter(~Exists(existing))
 
 
+def alert_team(incident: Incident, team: str) -> str:
+    """A restricted incident's alerts go to the security team: the only team that may open it."""
+    return Team.SECURITY if incident.restricted else team
+
+
 def _threshold(kind: str, prefix: str, now: datetime) -> Q:
     # A warning for a clock that already ran out is noise: after a gap only "ran out" is sent.
     if kind == AlertKind.BREACHED:
@@ -76,18 +81,19 @@ def due_candidates(now: datetime) -> list[Candidate]:
     found: list[Candidate] = []
     for kind in (AlertKind.BREACHED, AlertKind.WARNING):
         claims = Escalation.objects.filter(_threshold(kind, "claim", now), status=EscalationStatus.OPEN)
-        claims = _without_alert(claims, "escalation", SlaClock.CLAIM, kind, "claim_due_at")
+        claims = _without_alert(claims, "escalation", SlaClock.CLAIM, kind, "claim_due_at").select_related("incident")
         for e in claims.order_by("claim_due_at")[:BATCH]:
-            found.append(Candidate(SlaClock.CLAIM, kind, e.to_team, e.incident_id, e.claim_due_at, escalation_id=e.pk))
+            team = alert_team(e.incident, e.to_team)
+            found.append(Candidate(SlaClock.CLAIM, kind, team, e.incident_id, e.claim_due_at, escalation_id=e.pk))
         open_incidents = Incident.objects.filter(status=Status.OPEN)
         updates = open_incidents.filter(_threshold(kind, "first_update", now), first_update_at__isnull=True)
         updates = _without_alert(updates, "incident", SlaClock.FIRST_UPDATE, kind, "first_update_due_at")
         for i in updates.order_by("first_update_due_at")[:BATCH]:
-            found.append(Candidate(SlaClock.FIRST_UPDATE, kind, i.team, i.pk, i.first_update_due_at))
+            found.append(Candidate(SlaClock.FIRST_UPDATE, kind, alert_team(i, i.team), i.pk, i.first_update_due_at))
         resolves = open_incidents.filter(_threshold(kind, "resolve", now))
         resolves = _without_alert(resolves, "incident", SlaClock.RESOLVE, kind, "resolve_due_at")
         for i in resolves.order_by("resolve_due_at")[:BATCH]:
-            found.append(Candidate(SlaClock.RESOLVE, kind, i.team, i.pk, i.resolve_due_at))
+            found.append(Candidate(SlaClock.RESOLVE, kind, alert_team(i, i.team), i.pk, i.resolve_due_at))
         if kind == AlertKind.BREACHED:
             duties = BreachObligation.objects.filter(due_at__lte=now)
         else:
@@ -153,7 +159,7 @@ def alert_email(alert: SlaAlert) -> EmailMessage:
         subject=subject,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[settings.TEAM_MAILBOXES[alert.team]],
+        to=[settings.TEAM_MAILBOXES[alert_team(incident, alert.team)]],
         headers={"X-Bulwark-Alert": alert.key},
     )
 
@@ -187,7 +193,7 @@ def send_pending_emails(limit: int = 200) -> int:
                 target=alert,
                 incident_id=alert.incident_id,
                 team=alert.team,
-                mailbox=settings.TEAM_MAILBOXES[alert.team],
+                mailbox=settings.TEAM_MAILBOXES[alert_team(alert.incident, alert.team)],
             )
             sent += 1
     return sent

@@ -318,3 +318,31 @@ def test_the_old_resolve_alert_does_not_show_after_a_reopen_and_the_new_deadline
     with time_machine.travel(T0 + timedelta(hours=50), tick=False):
         assert alerts.tick()["raised"] == 1
     assert "Ran out:" in _banner(client, verified_client, tier1, T0 + timedelta(hours=50))
+
+
+def test_alerts_of_a_restricted_incident_go_to_the_security_team_not_its_team(tier1, security_agent, settings):
+    settings.TEAM_MAILBOXES = {"tier1": "t1@bank.example", "tier2": "t2@bank.example", "security": "soc@bank.example"}
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.set_restricted(incident, restricted=True, reason="Staff member's account", actor=security_agent)
+    mail.outbox.clear()
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    assert [m.to for m in mail.outbox] == [["soc@bank.example"]]
+    assert SlaAlert.objects.get().team == "security"
+
+
+def test_a_restricted_incident_alert_raised_before_the_restriction_is_emailed_to_security(
+    tier1, security_agent, settings, monkeypatch
+):
+    settings.TEAM_MAILBOXES = {"tier1": "t1@bank.example", "tier2": "t2@bank.example", "security": "soc@bank.example"}
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+    mail.outbox.clear()
+    monkeypatch.setattr(alerts, "send_pending_emails", lambda limit=200: 0)
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    monkeypatch.undo()
+    services.set_restricted(incident, restricted=True, reason="Staff member's account", actor=security_agent)
+    alerts.send_pending_emails()
+    assert [m.to for m in mail.outbox] == [["soc@bank.example"]]
