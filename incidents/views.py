@@ -731,7 +731,8 @@ def breach_report(request):
     if request.GET and form.is_valid():
         since, until = metrics.day_range(form.cleaned_data["start"], form.cleaned_data["end"])
     rows = breaches.breach_report(since, until, incidents=selectors.visible_incidents(request.user))
-    return render(request, "incidents/breach_report.html", {"form": form, "breaches": rows})
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "incidents/breach_report.html", {"form": form, "breaches": rows}, status=status)
 
 
 def _metrics_range(request):
