@@ -301,3 +301,25 @@ def test_a_corrected_awareness_time_clears_the_old_ran_out_and_alerts_the_new_de
         aware + timedelta(hours=72),
         aware + timedelta(hours=82),
     ]
+
+
+def test_tier1_and_tier2_see_the_duties_but_not_the_description_or_the_notes(
+    client, verified_client, incident, security_agent, tier1
+):
+    from tests.factories import UserFactory
+
+    breach = _mark(incident, security_agent, timezone.now() - timedelta(hours=3), description="Names and IBANs of 40")
+    duty = _duty(breach, "gdpr-art33")
+    breaches.record_obligation_met(
+        duty, met_at=timezone.now(), how="portal", note="Filed, ref DPA-77", actor=security_agent
+    )
+    url = reverse("incidents:incident-detail", args=[incident.pk])
+    for agent in (tier1, UserFactory(roles=["tier2"])):
+        verified_client(agent)
+        page = client.get(url).content.decode()
+        assert "Art. 33: notify the supervisory authority" in page
+        assert "Names and IBANs" not in page and "DPA-77" not in page
+        client.logout()
+    verified_client(security_agent)
+    page = client.get(url).content.decode()
+    assert "Names and IBANs" in page and "DPA-77" in page
