@@ -131,10 +131,17 @@ def incident_clock(incident: Incident, now: datetime | None = None) -> tuple[str
 def incident_clocks(incident: Incident, active_escalation: Escalation | None, now: datetime | None = None) -> list:
     """The incident page's clocks: [(label, ClockState)], from columns already loaded."""
     closed = incident.closed_at if not incident.is_open else None
-    clocks = [
-        ("First customer update", clock_state(incident.first_update_due_at, incident.first_update_warn_at, incident.first_update_at, now)),
-        ("Resolve", clock_state(incident.resolve_due_at, incident.resolve_warn_at, closed, now)),
-    ]  # fmt: skip
+    clocks = []
+    # Closing stops the first-update clock too (as on the rows): one closed without an update
+    # (e.g. not confirmed) no longer shows it, rather than staying red forever.
+    if incident.first_update_at is not None or closed is None:
+        clocks.append(
+            (
+                "First customer update",
+                clock_state(incident.first_update_due_at, incident.first_update_warn_at, incident.first_update_at, now),
+            )
+        )
+    clocks.append(("Resolve", clock_state(incident.resolve_due_at, incident.resolve_warn_at, closed, now)))  # fmt: skip
     if active_escalation is not None:
         clocks.append(
             (

@@ -346,3 +346,19 @@ def test_a_restricted_incident_alert_raised_before_the_restriction_is_emailed_to
     services.set_restricted(incident, restricted=True, reason="Staff member's account", actor=security_agent)
     alerts.send_pending_emails()
     assert [m.to for m in mail.outbox] == [["soc@bank.example"]]
+
+
+def test_a_closed_incident_without_any_update_stops_its_first_update_clock(client, verified_client, tier1):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.close_not_confirmed(
+            incident, reason="The customer did it", actor=tier1, expected_version=incident.version
+        )
+    incident.refresh_from_db()
+    clocks = dict(sla.incident_clocks(incident, None, now=T0 + timedelta(days=2)))
+    assert "First customer update" not in clocks
+    assert clocks["Resolve"].state == "met"
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        verified_client(tier1)
+        page = client.get(reverse("incidents:incident-detail", args=[incident.pk])).content.decode()
+    assert "overdue" not in page
