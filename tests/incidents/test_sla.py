@@ -362,3 +362,14 @@ def test_a_closed_incident_without_any_update_stops_its_first_update_clock(clien
         verified_client(tier1)
         page = client.get(reverse("incidents:incident-detail", args=[incident.pk])).content.decode()
     assert "overdue" not in page
+
+
+def test_print_pages_hide_the_sla_banner_and_the_navigation():
+    import re
+
+    from django.conf import settings
+
+    css = (settings.BASE_DIR / "static" / "css" / "bulwark.css").read_text()
+    print_block = css[css.index("@media print") :]
+    hidden = re.search(r"([^{}]+)\{\s*display:\s*none", print_block).group(1)
+    assert {".sla-banner", ".topbar", ".skip-link"} <= {s.strip() for s in hidden.split(",")}
