@@ -373,3 +373,32 @@ def test_print_pages_hide_the_sla_banner_and_the_navigation():
     print_block = css[css.index("@media print") :]
     hidden = re.search(r"([^{}]+)\{\s*display:\s*none", print_block).group(1)
     assert {".sla-banner", ".topbar", ".skip-link"} <= {s.strip() for s in hidden.split(",")}
+
+
+def test_the_deploy_migration_fills_the_clocks_of_what_was_already_open(tier1):
+    """Incidents and escalations open before the SLA columns existed get their due times."""
+    import importlib
+
+    from django.apps import apps
+
+    from incidents.models import Escalation
+    from tests.factories import IncidentFactory
+
+    fill = importlib.import_module("incidents.migrations.0004_clock_started_at_fill_due_times").fill_due_times
+    SlaPolicy.objects.filter(severity=3).update(first_update_minutes=45)
+    waiting = IncidentFactory(severity=3, created_at=T0)
+    Escalation.objects.create(
+        incident=waiting, from_team="tier1", to_team="tier2", severity=3, reason="Help", requested_by=tier1,
+        requested_at=T0 + timedelta(hours=1),
+    )  # fmt: skip
+    closed = IncidentFactory(severity=4, created_at=T0, status="resolved", closed_at=T0 + timedelta(hours=2))
+    fill(apps, None)
+    waiting.refresh_from_db()
+    assert waiting.first_update_due_at == T0 + timedelta(minutes=45)
+    assert waiting.resolve_due_at == T0 + timedelta(days=3)
+    assert waiting.clock_started_at == T0
+    assert waiting.escalations.get().claim_due_at == T0 + timedelta(hours=1, minutes=30)
+    closed.refresh_from_db()
+    assert closed.resolve_due_at is None  # a closed incident keeps no clock: it was never measured
+    label, clock = sla.incident_clock(waiting, now=T0 + timedelta(minutes=40))
+    assert (label, clock.state) == ("First update", "warn")
