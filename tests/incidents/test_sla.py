@@ -402,3 +402,20 @@ def test_the_deploy_migration_fills_the_clocks_of_what_was_already_open(tier1):
     assert closed.resolve_due_at is None  # a closed incident keeps no clock: it was never measured
     label, clock = sla.incident_clock(waiting, now=T0 + timedelta(minutes=40))
     assert (label, clock.state) == ("First update", "warn")
+
+
+def test_the_sla_tick_command_raises_and_emails_like_the_beat_task(critical_waiting):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        call_command("sla_tick", stdout=out)
+        call_command("sla_tick", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "SLA tick: 1 alerts raised, 1 emailed.",
+        "SLA tick: 0 alerts raised, 0 emailed.",
+    ]
+    (message,) = _security_mail()
+    assert "RAN OUT" in message.subject
