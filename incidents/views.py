@@ -761,24 +761,13 @@ def supervisor_metrics(request):
 
 @role_required([Role.SUPERVISOR])
 def supervisor_metrics_csv(request):
-    import csv
-    import io
-
     from django.http import HttpResponse
-
-    from audit import services as audit
-    from audit.models import AuditAction
 
     form, chosen = _metrics_range(request)
     if not chosen:
         return render(request, "incidents/metrics.html", {"form": form}, status=400)
-    result = metrics.supervisor_metrics(*chosen)
-    audit.record(
-        AuditAction.METRICS_EXPORTED, actor=request.user, start=chosen[0].isoformat(), end=chosen[1].isoformat()
-    )
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(metrics.csv_rows(result))
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    text = services.export_metrics_csv(start=chosen[0], end=chosen[1], actor=request.user)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bulwark-metrics-{chosen[0]}-{chosen[1]}.csv"'
     return response
 

@@ -223,3 +223,18 @@ def test_dates_out_of_bounds_are_refused_with_a_message_not_a_server_error(
         response = client.get(reverse(name), {"start": start, "end": end})
     assert response.status_code == 400
     assert "Choose dates between 2000-01-01 and 2027-06-01." in response.content.decode()
+
+
+def test_the_csv_export_service_audits_the_export_and_is_for_supervisors_only(fixture, tier1):
+    from django.core.exceptions import PermissionDenied
+
+    from incidents import services
+
+    supervisor = UserFactory(roles=["supervisor"])
+    text = services.export_metrics_csv(start=START, end=END, actor=supervisor)
+    assert list(csv.reader(io.StringIO(text))) == metrics.csv_rows(metrics.supervisor_metrics(START, END))
+    entry = AuditEntry.objects.get(action="metrics.exported")
+    assert (entry.actor, entry.data) == (supervisor, {"start": START.isoformat(), "end": END.isoformat()})
+    with pytest.raises(PermissionDenied):
+        services.export_metrics_csv(start=START, end=END, actor=tier1)
+    assert AuditEntry.objects.filter(action="metrics.exported").count() == 1
