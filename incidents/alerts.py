@@ -3,7 +3,9 @@
 The periodic tick (celery beat, every minute) looks for clocks whose warn or due time is at or
 before *now* and that have no alert of that kind yet, so a tick after the beat was down catches
 up on everything it missed. The alert row's unique key is the "exactly once": two concurrent
-ticks both try to insert it and only one succeeds. Team emails are sent from the alert rows
+ticks both try to insert it and only one succeeds. The key holds the due time, so a clock whose
+deadline moves (severity changed, awareness time corrected, incident reopened) alerts again for
+its new deadline, and the banner shows only alerts of the deadline a clock has now. Team emails are sent from the alert rows
 (`emailed_at` empty), under a row lock, so a failed send is retried by the next tick and a
 sent one never repeats.
 """
@@ -15,7 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -53,12 +55,18 @@ class Candidate:
     @property
     def key(self) -> str:
         subject = self.escalation_id or self.obligation_id or self.incident_id
-        return f"{self.clock}:{subject}:{self.kind}"
+        return f"{self.clock}:{subject}:{self.kind}:{int(self.due_at.timestamp())}"
 
 
-def _without_alert(queryset: QuerySet, field: str, clock: str, kind: str) -> QuerySet:
-    existing = SlaAlert.objects.filter(**{field: OuterRef("pk")}, clock=clock, kind=kind)
+def _without_alert(queryset: QuerySet, field: str, clock: str, kind: str, due: str) -> QuerySet:
+    """Rows with no alert of this kind for the deadline they have now (`due`: their due column)."""
+    existing = SlaAlert.objects.filter(**{field: OuterRef("pk")}, clock=clock, kind=kind, due_at=OuterRef(due))
     return queryset.filter(~Exists(existing))
+
+
+def alert_team(incident: Incident, team: str) -> str:
+    """A restricted incident's alerts go to the security team: the only team that may open it."""
+    return Team.SECURITY if incident.restricted else team
 
 
 def _threshold(kind: str, prefix: str, now: datetime) -> Q:
@@ -73,22 +81,24 @@ def due_candidates(now: datetime) -> list[Candidate]:
     found: list[Candidate] = []
     for kind in (AlertKind.BREACHED, AlertKind.WARNING):
         claims = Escalation.objects.filter(_threshold(kind, "claim", now), status=EscalationStatus.OPEN)
-        for e in _without_alert(claims, "escalation", SlaClock.CLAIM, kind).order_by("claim_due_at")[:BATCH]:
-            found.append(Candidate(SlaClock.CLAIM, kind, e.to_team, e.incident_id, e.claim_due_at, escalation_id=e.pk))
+        claims = _without_alert(claims, "escalation", SlaClock.CLAIM, kind, "claim_due_at").select_related("incident")
+        for e in claims.order_by("claim_due_at")[:BATCH]:
+            team = alert_team(e.incident, e.to_team)
+            found.append(Candidate(SlaClock.CLAIM, kind, team, e.incident_id, e.claim_due_at, escalation_id=e.pk))
         open_incidents = Incident.objects.filter(status=Status.OPEN)
         updates = open_incidents.filter(_threshold(kind, "first_update", now), first_update_at__isnull=True)
-        updates = _without_alert(updates, "incident", SlaClock.FIRST_UPDATE, kind).order_by("first_update_due_at")
-        for i in updates[:BATCH]:
-            found.append(Candidate(SlaClock.FIRST_UPDATE, kind, i.team, i.pk, i.first_update_due_at))
+        updates = _without_alert(updates, "incident", SlaClock.FIRST_UPDATE, kind, "first_update_due_at")
+        for i in updates.order_by("first_update_due_at")[:BATCH]:
+            found.append(Candidate(SlaClock.FIRST_UPDATE, kind, alert_team(i, i.team), i.pk, i.first_update_due_at))
         resolves = open_incidents.filter(_threshold(kind, "resolve", now))
-        resolves = _without_alert(resolves, "incident", SlaClock.RESOLVE, kind).order_by("resolve_due_at")
-        for i in resolves[:BATCH]:
-            found.append(Candidate(SlaClock.RESOLVE, kind, i.team, i.pk, i.resolve_due_at))
+        resolves = _without_alert(resolves, "incident", SlaClock.RESOLVE, kind, "resolve_due_at")
+        for i in resolves.order_by("resolve_due_at")[:BATCH]:
+            found.append(Candidate(SlaClock.RESOLVE, kind, alert_team(i, i.team), i.pk, i.resolve_due_at))
         if kind == AlertKind.BREACHED:
             duties = BreachObligation.objects.filter(due_at__lte=now)
         else:
             duties = BreachObligation.objects.filter(warn_at__lte=now, due_at__gt=now)
-        duties = _without_alert(duties.filter(met_at__isnull=True), "obligation", SlaClock.NOTIFICATION, kind)
+        duties = _without_alert(duties.filter(met_at__isnull=True), "obligation", SlaClock.NOTIFICATION, kind, "due_at")
         for o in duties.select_related("breach").order_by("due_at")[:BATCH]:
             found.append(
                 Candidate(
@@ -149,7 +159,7 @@ def alert_email(alert: SlaAlert) -> EmailMessage:
         subject=subject,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[settings.TEAM_MAILBOXES[alert.team]],
+        to=[settings.TEAM_MAILBOXES[alert_team(incident, alert.team)]],
         headers={"X-Bulwark-Alert": alert.key},
     )
 
@@ -183,7 +193,7 @@ def send_pending_emails(limit: int = 200) -> int:
                 target=alert,
                 incident_id=alert.incident_id,
                 team=alert.team,
-                mailbox=settings.TEAM_MAILBOXES[alert.team],
+                mailbox=settings.TEAM_MAILBOXES[alert_team(alert.incident, alert.team)],
             )
             sent += 1
     return sent
@@ -199,11 +209,17 @@ def tick(now: datetime | None = None) -> dict:
 # --- The banner -----------------------------------------------------------------------------
 
 ROLE_TEAMS = {Role.AGENT: Team.TIER1, Role.TIER2: Team.TIER2, Role.SECURITY: Team.SECURITY}
+# Still running, and the alert is about the deadline the clock has now (not one moved since).
 STILL_RUNNING = (
-    Q(clock=SlaClock.CLAIM, escalation__status=EscalationStatus.OPEN)
-    | Q(clock=SlaClock.FIRST_UPDATE, incident__status=Status.OPEN, incident__first_update_at__isnull=True)
-    | Q(clock=SlaClock.RESOLVE, incident__status=Status.OPEN)
-    | Q(clock=SlaClock.NOTIFICATION, obligation__met_at__isnull=True)
+    Q(clock=SlaClock.CLAIM, escalation__status=EscalationStatus.OPEN, due_at=F("escalation__claim_due_at"))
+    | Q(
+        clock=SlaClock.FIRST_UPDATE,
+        incident__status=Status.OPEN,
+        incident__first_update_at__isnull=True,
+        due_at=F("incident__first_update_due_at"),
+    )
+    | Q(clock=SlaClock.RESOLVE, incident__status=Status.OPEN, due_at=F("incident__resolve_due_at"))
+    | Q(clock=SlaClock.NOTIFICATION, obligation__met_at__isnull=True, due_at=F("obligation__due_at"))
 )
 
 

@@ -1,6 +1,9 @@
 """One form per step. Free text is redacted (card numbers) in clean(); forms have no side effects."""
 
+from datetime import date, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from accounts.forms import AgentChoiceField, PlainSelect
 
@@ -330,9 +333,20 @@ class MetricsRangeForm(forms.Form):
     start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
 
+    EARLIEST = date(2000, 1, 1)
+
+    @staticmethod
+    def latest() -> date:
+        return timezone.localdate() + timedelta(days=365)
+
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
+        # Bounded so the day after `end` exists (9999-12-31 + 1 day overflows) and nobody asks
+        # the database about centuries without incidents.
+        latest = self.latest()
+        if any(day is not None and not self.EARLIEST <= day <= latest for day in (start, end)):
+            raise forms.ValidationError(f"Choose dates between {self.EARLIEST.isoformat()} and {latest.isoformat()}.")
         if start and end:
             if end < start:
                 raise forms.ValidationError("The end date is before the start date.")

@@ -105,6 +105,7 @@ STEP_METRICS = [
     ("secure", "Time to secure (opened → step 2 completed)", "created_at", "secured_at", Q()),
     ("escalate", "Time to escalate (opened → first escalation)", "created_at", "escalated_at", Q()),
     ("first_update", "Time to first customer update", "created_at", "first_update_at", Q()),
+    # A reopened incident: opened → its last close (closed_at is rewritten when it closes again).
     ("resolve", "Time to resolve (opened → resolved)", "created_at", "closed_at", Q(status=Status.RESOLVED)),
 ]
 

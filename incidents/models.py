@@ -135,6 +135,9 @@ class Incident(models.Model):
     first_update_warn_at = models.DateTimeField(null=True, blank=True)
     resolve_due_at = models.DateTimeField(null=True, blank=True)
     resolve_warn_at = models.DateTimeField(null=True, blank=True)
+    clock_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the resolve clock: opened, or reopened last (empty: opened)."
+    )
     # When each measured step first happened (the metrics read these columns, not the audit trail).
     first_update_at = models.DateTimeField(
         null=True, blank=True, help_text="First customer email after the automatic acknowledgement."

@@ -3,7 +3,10 @@
 Views, commands and tasks call these; none of them sets `stage` or `status` itself.
 """
 
+import csv
 import hashlib
+import io
+from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -13,7 +16,7 @@ from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
 
-from . import campaigns, ipextract, playbook, selectors, sla
+from . import campaigns, ipextract, metrics, playbook, selectors, sla
 from .models import (
     Customer,
     CustomerUpdate,
@@ -147,7 +150,8 @@ def reopen_incident(incident: Incident, *, reason: str, actor) -> Incident:
     playbook.ensure_can_move(incident, Stage.CONFIRM)
     previous = incident.status
     incident.stage, incident.status, incident.closed_at = Stage.CONFIRM, Status.OPEN, None
-    _save(incident, actor, "stage", "status", "closed_at")
+    clock_fields = sla.apply_due_times(incident, restart_at=timezone.now())
+    _save(incident, actor, "stage", "status", "closed_at", *clock_fields)
     _record(AuditAction.INCIDENT_REOPENED, incident, actor, previous_status=previous, reason=redacted(reason))
     return incident
 
@@ -595,6 +599,17 @@ def resolve_incident(
         **selectors.post_incident_report(incident),
     )
     return incident
+
+
+@transaction.atomic
+def export_metrics_csv(*, start: date, end: date, actor) -> str:
+    """The supervisor metrics of a date range as CSV text; the export is audited (it leaves the desk)."""
+    _require_role(actor, Role.SUPERVISOR)
+    result = metrics.supervisor_metrics(start, end)
+    audit.record(AuditAction.METRICS_EXPORTED, actor=actor, start=start.isoformat(), end=end.isoformat())
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(metrics.csv_rows(result))
+    return buffer.getvalue()
 
 
 def record_view(incident: Incident, *, actor, page: str = "incident") -> None:

@@ -1,10 +1,15 @@
 """SLA clocks: the one place that says when an incident's and an escalation's clocks run out.
 
-Every service that creates an incident, opens an escalation or changes a severity calls
-`apply_due_times()`; nothing else writes the due columns. Due times are always measured from the
-clock's start (incident opened, escalation requested) with the policy of the *current*
-severity, so raising the severity brings a deadline closer (possibly into the past: the next
-breach tick then alerts at once).
+Every service that creates, reopens or changes the severity of an incident, or opens an
+escalation, calls `apply_due_times()`; nothing else writes the due columns. Due times are always
+measured from the clock's start with the policy of the *current* severity, so raising the
+severity brings a deadline closer (possibly into the past: the next breach tick then alerts at
+once).
+
+Clock starts: the first-update clock runs from the opening and is never restarted (a reopened
+incident's customer was already answered, or the lateness stands); the resolve clock runs from
+`clock_started_at`, the opening or the last reopen, so a reopened incident gets a full resolve
+allowance instead of turning red at once; an escalation's claim clock runs from its request.
 """
 
 from dataclasses import dataclass
@@ -40,23 +45,30 @@ def _window(start: datetime, minutes: int, warn_percent: int) -> tuple[datetime,
     return start + allowance, start + allowance * warn_percent / 100
 
 
-def apply_due_times(incident: Incident, escalation: Escalation | None = None) -> list[str]:
+def apply_due_times(
+    incident: Incident, escalation: Escalation | None = None, *, restart_at: datetime | None = None
+) -> list[str]:
     """Set the incident's due/warn times (and those of its escalation, if given) from the policy
     of their severity. Returns the incident fields changed; the caller saves them (and saves the
-    escalation's `claim_due_at`/`claim_warn_at` if it passed one that already exists)."""
+    escalation's `claim_due_at`/`claim_warn_at` if it passed one that already exists).
+    `restart_at` (a reopen) restarts the resolve clock from then."""
+    if restart_at is not None:
+        incident.clock_started_at = restart_at
     policy = policy_for(incident.severity)
+    if incident.clock_started_at is None:
+        incident.clock_started_at = incident.created_at
     incident.first_update_due_at, incident.first_update_warn_at = _window(
         incident.created_at, policy.first_update_minutes, policy.warn_percent
     )
     incident.resolve_due_at, incident.resolve_warn_at = _window(
-        incident.created_at, policy.resolve_minutes, policy.warn_percent
+        incident.clock_started_at, policy.resolve_minutes, policy.warn_percent
     )
     if escalation is not None:
         claim_policy = policy if escalation.severity == incident.severity else policy_for(escalation.severity)
         escalation.claim_due_at, escalation.claim_warn_at = _window(
             escalation.requested_at, claim_policy.claim_minutes, claim_policy.warn_percent
         )
-    return ["first_update_due_at", "first_update_warn_at", "resolve_due_at", "resolve_warn_at"]
+    return ["first_update_due_at", "first_update_warn_at", "resolve_due_at", "resolve_warn_at", "clock_started_at"]
 
 
 def record_first_update(incident: Incident, template: str, at: datetime) -> None:
@@ -119,10 +131,17 @@ def incident_clock(incident: Incident, now: datetime | None = None) -> tuple[str
 def incident_clocks(incident: Incident, active_escalation: Escalation | None, now: datetime | None = None) -> list:
     """The incident page's clocks: [(label, ClockState)], from columns already loaded."""
     closed = incident.closed_at if not incident.is_open else None
-    clocks = [
-        ("First customer update", clock_state(incident.first_update_due_at, incident.first_update_warn_at, incident.first_update_at, now)),
-        ("Resolve", clock_state(incident.resolve_due_at, incident.resolve_warn_at, closed, now)),
-    ]  # fmt: skip
+    clocks = []
+    # Closing stops the first-update clock too (as on the rows): one closed without an update
+    # (e.g. not confirmed) no longer shows it, rather than staying red forever.
+    if incident.first_update_at is not None or closed is None:
+        clocks.append(
+            (
+                "First customer update",
+                clock_state(incident.first_update_due_at, incident.first_update_warn_at, incident.first_update_at, now),
+            )
+        )
+    clocks.append(("Resolve", clock_state(incident.resolve_due_at, incident.resolve_warn_at, closed, now)))  # fmt: skip
     if active_escalation is not None:
         clocks.append(
             (

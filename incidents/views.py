@@ -757,7 +757,8 @@ def breach_report(request):
     if request.GET and form.is_valid():
         since, until = metrics.day_range(form.cleaned_data["start"], form.cleaned_data["end"])
     rows = breaches.breach_report(since, until, incidents=selectors.visible_incidents(request.user))
-    return render(request, "incidents/breach_report.html", {"form": form, "breaches": rows})
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "incidents/breach_report.html", {"form": form, "breaches": rows}, status=status)
 
 
 def _metrics_range(request):
@@ -786,24 +787,13 @@ def supervisor_metrics(request):
 
 @role_required([Role.SUPERVISOR])
 def supervisor_metrics_csv(request):
-    import csv
-    import io
-
     from django.http import HttpResponse
-
-    from audit import services as audit
-    from audit.models import AuditAction
 
     form, chosen = _metrics_range(request)
     if not chosen:
         return render(request, "incidents/metrics.html", {"form": form}, status=400)
-    result = metrics.supervisor_metrics(*chosen)
-    audit.record(
-        AuditAction.METRICS_EXPORTED, actor=request.user, start=chosen[0].isoformat(), end=chosen[1].isoformat()
-    )
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(metrics.csv_rows(result))
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    text = services.export_metrics_csv(start=chosen[0], end=chosen[1], actor=request.user)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bulwark-metrics-{chosen[0]}-{chosen[1]}.csv"'
     return response
 

@@ -275,3 +275,51 @@ def test_edits_of_the_sla_policy_and_the_rules_are_recorded_by_auditlog(client, 
     rule.active = False
     rule.save()
     assert LogEntry.objects.get_for_object(rule).exists()
+
+
+def test_a_corrected_awareness_time_clears_the_old_ran_out_and_alerts_the_new_deadline(
+    client, verified_client, incident, security_agent
+):
+    aware = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    with time_machine.travel(aware, tick=False):
+        _mark(incident, security_agent, aware)
+    with time_machine.travel(aware + timedelta(hours=73), tick=False):
+        alerts.tick()
+        # Awareness was really ten hours later: the duty now runs out at aware + 82 h.
+        _mark(incident, security_agent, aware + timedelta(hours=10))
+    with time_machine.travel(aware + timedelta(hours=74), tick=False):
+        verified_client(security_agent)
+        page = client.get(reverse("incidents:dashboard")).content.decode()
+    assert "Ran out:" not in page
+    with time_machine.travel(aware + timedelta(hours=83), tick=False):
+        alerts.tick()
+        verified_client(security_agent)
+        page = client.get(reverse("incidents:dashboard")).content.decode()
+    assert "Ran out:" in page
+    duty = BreachObligation.objects.get()
+    assert list(duty.alerts.filter(kind="breached").values_list("due_at", flat=True).order_by("due_at")) == [
+        aware + timedelta(hours=72),
+        aware + timedelta(hours=82),
+    ]
+
+
+def test_tier1_and_tier2_see_the_duties_but_not_the_description_or_the_notes(
+    client, verified_client, incident, security_agent, tier1
+):
+    from tests.factories import UserFactory
+
+    breach = _mark(incident, security_agent, timezone.now() - timedelta(hours=3), description="Names and IBANs of 40")
+    duty = _duty(breach, "gdpr-art33")
+    breaches.record_obligation_met(
+        duty, met_at=timezone.now(), how="portal", note="Filed, ref DPA-77", actor=security_agent
+    )
+    url = reverse("incidents:incident-detail", args=[incident.pk])
+    for agent in (tier1, UserFactory(roles=["tier2"])):
+        verified_client(agent)
+        page = client.get(url).content.decode()
+        assert "Art. 33: notify the supervisory authority" in page
+        assert "Names and IBANs" not in page and "DPA-77" not in page
+        client.logout()
+    verified_client(security_agent)
+    page = client.get(url).content.decode()
+    assert "Names and IBANs" in page and "DPA-77" in page

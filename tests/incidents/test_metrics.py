@@ -9,6 +9,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from audit.models import AuditEntry
@@ -208,3 +209,32 @@ def test_the_metrics_page_runs_the_same_queries_for_5_and_50_incidents(client, v
             client.get(reverse("incidents:metrics"), {"start": "2026-05-01", "end": "2026-05-31"})
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("name", ["incidents:metrics", "incidents:metrics-csv", "incidents:breach-report"])
+@pytest.mark.parametrize(
+    "start,end", [("9999-12-30", "9999-12-31"), ("1999-12-31", "2000-01-02"), ("2026-05-01", "2028-05-01")]
+)
+def test_dates_out_of_bounds_are_refused_with_a_message_not_a_server_error(
+    client, verified_client, supervisor_agent, name, start, end
+):
+    with time_machine.travel(datetime(2026, 6, 1, 9, 0, tzinfo=UTC), tick=False):
+        verified_client(supervisor_agent)
+        response = client.get(reverse(name), {"start": start, "end": end})
+    assert response.status_code == 400
+    assert "Choose dates between 2000-01-01 and 2027-06-01." in response.content.decode()
+
+
+def test_the_csv_export_service_audits_the_export_and_is_for_supervisors_only(fixture, tier1):
+    from django.core.exceptions import PermissionDenied
+
+    from incidents import services
+
+    supervisor = UserFactory(roles=["supervisor"])
+    text = services.export_metrics_csv(start=START, end=END, actor=supervisor)
+    assert list(csv.reader(io.StringIO(text))) == metrics.csv_rows(metrics.supervisor_metrics(START, END))
+    entry = AuditEntry.objects.get(action="metrics.exported")
+    assert (entry.actor, entry.data) == (supervisor, {"start": START.isoformat(), "end": END.isoformat()})
+    with pytest.raises(PermissionDenied):
+        services.export_metrics_csv(start=START, end=END, actor=tier1)
+    assert AuditEntry.objects.filter(action="metrics.exported").count() == 1

@@ -249,3 +249,173 @@ def test_the_beat_schedule_runs_the_tick_every_minute(settings):
 
     assert sla_breach_tick.name == entry["task"]
     assert sla_breach_tick.delay().get() == {"raised": 0, "emailed": 0}  # eager in tests: nothing due
+
+
+# --- Deadlines that move --------------------------------------------------------------------
+
+
+def _banner(client, verified_client, agent, at):
+    verified_client(agent)
+    with time_machine.travel(at, tick=False):
+        return client.get(reverse("incidents:dashboard")).content.decode()
+
+
+def test_a_lowered_severity_clears_the_old_ran_out_and_the_new_deadline_alerts_again(
+    client, verified_client, critical_waiting, security_agent
+):
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    assert "Ran out:" in _banner(client, verified_client, security_agent, T0 + timedelta(minutes=21))
+    with time_machine.travel(T0 + timedelta(minutes=21), tick=False):
+        services.change_severity(critical_waiting.incident, severity=2, reason="Not a takeover", actor=security_agent)
+    # Medium: four hours to claim, from the request at T0.
+    assert "Ran out:" not in _banner(client, verified_client, security_agent, T0 + timedelta(minutes=22))
+    mail.outbox.clear()
+    with time_machine.travel(T0 + timedelta(hours=4, minutes=1), tick=False):
+        assert alerts.tick()["raised"] == 1
+    (message,) = _security_mail()
+    assert "RAN OUT" in message.subject and "(Medium)" in message.subject
+    assert "Ran out:" in _banner(client, verified_client, security_agent, T0 + timedelta(hours=4, minutes=2))
+    assert SlaAlert.objects.filter(escalation=critical_waiting, kind="breached").count() == 2
+
+
+def test_a_reopened_incident_gets_a_new_resolve_allowance_from_the_reopen(tier1, supervisor_agent):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.send_progress_update(incident, message="We are on it.", actor=tier1)
+        incident.refresh_from_db()
+        services.close_not_confirmed(
+            incident, reason="The customer did it", actor=tier1, expected_version=incident.version
+        )
+    reopened_at = T0 + timedelta(days=3)
+    with time_machine.travel(reopened_at, tick=False):
+        services.reopen_incident(incident, reason="It happened again", actor=supervisor_agent)
+    incident.refresh_from_db()
+    assert incident.clock_started_at == reopened_at
+    assert incident.resolve_due_at == reopened_at + timedelta(hours=24)
+    # The first-update clock is not restarted: it was met in the first run and stays met.
+    assert incident.first_update_due_at == T0 + timedelta(minutes=15)
+    row_label, row_clock = sla.incident_clock(incident, now=reopened_at + timedelta(minutes=1))
+    assert (row_label, row_clock.state) == ("Resolve", "ok")
+    with time_machine.travel(reopened_at + timedelta(minutes=1), tick=False):
+        assert alerts.tick()["raised"] == 0
+
+
+def test_the_old_resolve_alert_does_not_show_after_a_reopen_and_the_new_deadline_alerts(
+    client, verified_client, tier1, supervisor_agent
+):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.send_progress_update(incident, message="We are on it.", actor=tier1)
+    with time_machine.travel(T0 + timedelta(hours=25), tick=False):
+        alerts.tick()
+        incident.refresh_from_db()
+        services.close_not_confirmed(
+            incident, reason="The customer did it", actor=tier1, expected_version=incident.version
+        )
+        services.reopen_incident(incident, reason="It happened again", actor=supervisor_agent)
+    assert "Ran out:" not in _banner(client, verified_client, tier1, T0 + timedelta(hours=26))
+    with time_machine.travel(T0 + timedelta(hours=50), tick=False):
+        assert alerts.tick()["raised"] == 1
+    assert "Ran out:" in _banner(client, verified_client, tier1, T0 + timedelta(hours=50))
+
+
+def test_alerts_of_a_restricted_incident_go_to_the_security_team_not_its_team(tier1, security_agent, settings):
+    settings.TEAM_MAILBOXES = {"tier1": "t1@bank.example", "tier2": "t2@bank.example", "security": "soc@bank.example"}
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.set_restricted(incident, restricted=True, reason="Staff member's account", actor=security_agent)
+    mail.outbox.clear()
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    assert [m.to for m in mail.outbox] == [["soc@bank.example"]]
+    assert SlaAlert.objects.get().team == "security"
+
+
+def test_a_restricted_incident_alert_raised_before_the_restriction_is_emailed_to_security(
+    tier1, security_agent, settings, monkeypatch
+):
+    settings.TEAM_MAILBOXES = {"tier1": "t1@bank.example", "tier2": "t2@bank.example", "security": "soc@bank.example"}
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+    mail.outbox.clear()
+    monkeypatch.setattr(alerts, "send_pending_emails", lambda limit=200: 0)
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        alerts.tick()
+    monkeypatch.undo()
+    services.set_restricted(incident, restricted=True, reason="Staff member's account", actor=security_agent)
+    alerts.send_pending_emails()
+    assert [m.to for m in mail.outbox] == [["soc@bank.example"]]
+
+
+def test_a_closed_incident_without_any_update_stops_its_first_update_clock(client, verified_client, tier1):
+    with time_machine.travel(T0, tick=False):
+        incident = _open(tier1, severity=4)
+        services.close_not_confirmed(
+            incident, reason="The customer did it", actor=tier1, expected_version=incident.version
+        )
+    incident.refresh_from_db()
+    clocks = dict(sla.incident_clocks(incident, None, now=T0 + timedelta(days=2)))
+    assert "First customer update" not in clocks
+    assert clocks["Resolve"].state == "met"
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        verified_client(tier1)
+        page = client.get(reverse("incidents:incident-detail", args=[incident.pk])).content.decode()
+    assert "overdue" not in page
+
+
+def test_print_pages_hide_the_sla_banner_and_the_navigation():
+    import re
+
+    from django.conf import settings
+
+    css = (settings.BASE_DIR / "static" / "css" / "bulwark.css").read_text()
+    print_block = css[css.index("@media print") :]
+    hidden = re.search(r"([^{}]+)\{\s*display:\s*none", print_block).group(1)
+    assert {".sla-banner", ".topbar", ".skip-link"} <= {s.strip() for s in hidden.split(",")}
+
+
+def test_the_deploy_migration_fills_the_clocks_of_what_was_already_open(tier1):
+    """Incidents and escalations open before the SLA columns existed get their due times."""
+    import importlib
+
+    from django.apps import apps
+
+    from incidents.models import Escalation
+    from tests.factories import IncidentFactory
+
+    fill = importlib.import_module("incidents.migrations.0004_clock_started_at_fill_due_times").fill_due_times
+    SlaPolicy.objects.filter(severity=3).update(first_update_minutes=45)
+    waiting = IncidentFactory(severity=3, created_at=T0)
+    Escalation.objects.create(
+        incident=waiting, from_team="tier1", to_team="tier2", severity=3, reason="Help", requested_by=tier1,
+        requested_at=T0 + timedelta(hours=1),
+    )  # fmt: skip
+    closed = IncidentFactory(severity=4, created_at=T0, status="resolved", closed_at=T0 + timedelta(hours=2))
+    fill(apps, None)
+    waiting.refresh_from_db()
+    assert waiting.first_update_due_at == T0 + timedelta(minutes=45)
+    assert waiting.resolve_due_at == T0 + timedelta(days=3)
+    assert waiting.clock_started_at == T0
+    assert waiting.escalations.get().claim_due_at == T0 + timedelta(hours=1, minutes=30)
+    closed.refresh_from_db()
+    assert closed.resolve_due_at is None  # a closed incident keeps no clock: it was never measured
+    label, clock = sla.incident_clock(waiting, now=T0 + timedelta(minutes=40))
+    assert (label, clock.state) == ("First update", "warn")
+
+
+def test_the_sla_tick_command_raises_and_emails_like_the_beat_task(critical_waiting):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        call_command("sla_tick", stdout=out)
+        call_command("sla_tick", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "SLA tick: 1 alerts raised, 1 emailed.",
+        "SLA tick: 0 alerts raised, 0 emailed.",
+    ]
+    (message,) = _security_mail()
+    assert "RAN OUT" in message.subject
