@@ -384,7 +384,7 @@ def test_the_deploy_migration_fills_the_clocks_of_what_was_already_open(tier1):
     from incidents.models import Escalation
     from tests.factories import IncidentFactory
 
-    fill = importlib.import_module("incidents.migrations.0004_clock_started_at_fill_due_times").fill_due_times
+    fill = importlib.import_module("incidents.migrations.0005_clock_started_at_fill_due_times").fill_due_times
     SlaPolicy.objects.filter(severity=3).update(first_update_minutes=45)
     waiting = IncidentFactory(severity=3, created_at=T0)
     Escalation.objects.create(

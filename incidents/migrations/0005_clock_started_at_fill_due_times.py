@@ -40,7 +40,7 @@ def fill_due_times(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0003_merge_0002_campaigns_0002_sla_clocks"),
+        ("incidents", "0004_merge_speed_at_scale"),
     ]
 
     operations = [
