@@ -28,6 +28,7 @@ from accounts.roles import Role
 from audit.bulk import GeneratedEntry, append_generated
 from audit.models import AuditAction
 
+from . import sla
 from .ipextract import parse_ip, scope_of
 from .models import (
     ChangeKind,
@@ -226,6 +227,7 @@ def _seed_batch(times, offset, run, rng, agents, mail, ips, audit_per_incident, 
     report.customers += len(customers)
 
     incidents = []
+    policies = sla.all_policies()
     for number, at in enumerate(times, start=offset):
         agent = rng.choice(tier1)
         incident = Incident(
@@ -259,6 +261,15 @@ def _seed_batch(times, offset, run, rng, agents, mail, ips, audit_per_incident, 
                 incident.password_advice = incident.customer_two_factor = ""
         if incident.stage != Stage.CONFIRM:
             incident.team = rng.choices([Team.TIER1, Team.TIER2, Team.SECURITY], weights=[7, 2, 1])[0]
+        # The times of the steps, drawn here so that the clock and step columns are in the insert.
+        incident.seed_step = step = timedelta(minutes=rng.uniform(2, 30))
+        if incident.status == Status.RESOLVED or incident.stage not in (Stage.CONFIRM, Stage.SECURE, Stage.CLOSED):
+            incident.secured_at = at + 1.5 * step
+        if incident.team != Team.TIER1:
+            incident.escalated_at = at + 4 * step
+        if incident.status == Status.RESOLVED:
+            incident.first_update_at = incident.closed_at  # the resolution email
+        sla.apply_due_times(incident, policies=policies)
         incidents.append(incident)
     incidents = Incident.objects.bulk_create(incidents)
     report.incidents += len(incidents)
@@ -267,7 +278,7 @@ def _seed_batch(times, offset, run, rng, agents, mail, ips, audit_per_incident, 
     for incident in incidents:
         customer, at = incident.customer, incident.created_at
         actor = incident.opened_by
-        step = timedelta(minutes=rng.uniform(2, 30))
+        step = incident.seed_step
         events = [
             _entry(
                 AuditAction.INCIDENT_OPENED, incident, actor, at, channel=incident.channel, severity=incident.severity
@@ -330,7 +341,8 @@ def _seed_batch(times, offset, run, rng, agents, mail, ips, audit_per_incident, 
                 _entry(AuditAction.NOTE_ADDED, incident, actor, at + (3 + index) * step, visibility="internal")
             )
         if incident.team != Team.TIER1:
-            escalation = _escalation(incident, rng, agents, at + 4 * step)
+            escalation = _escalation(incident, rng, agents, incident.escalated_at)
+            sla.apply_claim_due_times(escalation, policies)
             escalations.append(escalation)
             events.append(
                 _entry(AuditAction.ESCALATED, incident, actor, escalation.requested_at, to_team=escalation.to_team)

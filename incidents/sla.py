@@ -33,11 +33,18 @@ DEFAULT_WARN_PERCENT = 75
 FIRST_UPDATE_TEMPLATES = {"securing_advice", "escalated", "progress", "message", "resolution"}
 
 
-def policy_for(severity: int) -> SlaPolicy:
+def policy_for(severity: int, policies: dict[int, SlaPolicy] | None = None) -> SlaPolicy:
+    """The policy of one severity; `policies` (from all_policies()) saves the query in bulk work."""
+    if policies is not None and severity in policies:
+        return policies[severity]
     policy = SlaPolicy.objects.filter(severity=severity).first()
     if policy is None:
         policy = SlaPolicy(severity=severity, warn_percent=DEFAULT_WARN_PERCENT, **DEFAULT_POLICIES[Severity(severity)])
     return policy
+
+
+def all_policies() -> dict[int, SlaPolicy]:
+    return {severity: policy_for(severity) for severity in Severity.values}
 
 
 def _window(start: datetime, minutes: int, warn_percent: int) -> tuple[datetime, datetime]:
@@ -46,7 +53,11 @@ def _window(start: datetime, minutes: int, warn_percent: int) -> tuple[datetime,
 
 
 def apply_due_times(
-    incident: Incident, escalation: Escalation | None = None, *, restart_at: datetime | None = None
+    incident: Incident,
+    escalation: Escalation | None = None,
+    *,
+    restart_at: datetime | None = None,
+    policies: dict[int, SlaPolicy] | None = None,
 ) -> list[str]:
     """Set the incident's due/warn times (and those of its escalation, if given) from the policy
     of their severity. Returns the incident fields changed; the caller saves them (and saves the
@@ -54,7 +65,7 @@ def apply_due_times(
     `restart_at` (a reopen) restarts the resolve clock from then."""
     if restart_at is not None:
         incident.clock_started_at = restart_at
-    policy = policy_for(incident.severity)
+    policy = policy_for(incident.severity, policies)
     if incident.clock_started_at is None:
         incident.clock_started_at = incident.created_at
     incident.first_update_due_at, incident.first_update_warn_at = _window(
@@ -64,11 +75,16 @@ def apply_due_times(
         incident.clock_started_at, policy.resolve_minutes, policy.warn_percent
     )
     if escalation is not None:
-        claim_policy = policy if escalation.severity == incident.severity else policy_for(escalation.severity)
-        escalation.claim_due_at, escalation.claim_warn_at = _window(
-            escalation.requested_at, claim_policy.claim_minutes, claim_policy.warn_percent
-        )
+        apply_claim_due_times(escalation, policies or {incident.severity: policy})
     return ["first_update_due_at", "first_update_warn_at", "resolve_due_at", "resolve_warn_at", "clock_started_at"]
+
+
+def apply_claim_due_times(escalation: Escalation, policies: dict[int, SlaPolicy] | None = None) -> None:
+    """The claim clock of an escalation, from its request, with the policy of its severity."""
+    policy = policy_for(escalation.severity, policies)
+    escalation.claim_due_at, escalation.claim_warn_at = _window(
+        escalation.requested_at, policy.claim_minutes, policy.warn_percent
+    )
 
 
 def record_first_update(incident: Incident, template: str, at: datetime) -> None:

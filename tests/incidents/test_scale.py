@@ -340,6 +340,13 @@ def test_seed_demo_adds_realistic_incidents_with_a_chain_verify_audit_accepts(se
 
     shared = Indicator.objects.values("ip").annotate(n=Count("incident")).filter(n__gt=1)
     assert shared.exists()
+    # Every row carries what the clocks, the metrics and campaign detection read.
+    assert not Incident.objects.filter(resolve_due_at__isnull=True).exists()
+    assert not Incident.objects.filter(first_update_due_at__isnull=True).exists()
+    assert not Escalation.objects.filter(claim_due_at__isnull=True).exists()
+    assert not Indicator.objects.filter(network="").exists()
+    assert Incident.objects.filter(status="resolved", secured_at__isnull=False, first_update_at__isnull=False).exists()
+    assert not Incident.objects.filter(escalated_at__isnull=True, escalations__isnull=False).exists()
     entries = AuditEntry.objects.count()
     assert entries >= 4000
     result = verify_chain()
