@@ -2,7 +2,7 @@
 
 from django import forms
 
-from accounts.forms import AgentChoiceField, PlainSelect
+from accounts.forms import AgentChoiceField, PlainCheckboxSelectMultiple, PlainSelect
 
 from .models import (
     ChangeKind,
@@ -287,7 +287,7 @@ class DataBreachForm(RedactingForm):
         help_text="When the organization became aware of the personal-data breach (local time). Deadlines run from here.",
     )
     jurisdictions = forms.MultipleChoiceField(
-        label="Jurisdictions involved", widget=forms.CheckboxSelectMultiple, choices=()
+        label="Jurisdictions involved", widget=PlainCheckboxSelectMultiple, choices=()
     )
     high_risk = forms.BooleanField(
         label="High risk to the people affected", required=False, help_text="Then they must be told as well."
