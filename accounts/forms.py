@@ -84,12 +84,10 @@ class PlainSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options)
 
 
-class PlainCheckboxSelectMultiple(forms.CheckboxSelectMultiple):
-    """Checkboxes rendered in Python rather than three templates per option (Django's markup).
-
-    The breach form on every incident page a security agent opens has one per jurisdiction.
-    Grouped choices fall back to Django's templates.
-    """
+class PlainInputOptions:
+    """Checkboxes or radio buttons rendered in Python rather than three templates per option, in
+    Django's markup. The incident page has some on every form (note visibility, how the caller
+    identified the account, jurisdictions...). Grouped choices fall back to Django's templates."""
 
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
@@ -118,6 +116,14 @@ class PlainCheckboxSelectMultiple(forms.CheckboxSelectMultiple):
             format_html(' class="{}"', outer["class"]) if outer.get("class") else "",
             boxes,
         )
+
+
+class PlainCheckboxSelectMultiple(PlainInputOptions, forms.CheckboxSelectMultiple):
+    pass
+
+
+class PlainRadioSelect(PlainInputOptions, forms.RadioSelect):
+    pass
 
 
 def _attrs(attrs: dict) -> str:

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from accounts.forms import AgentChoiceField, PlainCheckboxSelectMultiple, PlainSelect
+from accounts.forms import AgentChoiceField, PlainCheckboxSelectMultiple, PlainRadioSelect, PlainSelect
 
 from .models import (
     ChangeKind,
@@ -88,7 +88,7 @@ class NewCustomerForm(RedactingForm):
 
 class SendCodeForm(UniqueIdsForm):
     identified_by = forms.ChoiceField(
-        label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=forms.RadioSelect
+        label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=PlainRadioSelect
     )
 
 
@@ -107,7 +107,7 @@ class OverrideForm(RedactingForm):
 
 
 class ChangeForm(VersionedForm):
-    kind = forms.ChoiceField(label="What changed", choices=ChangeKind.choices)
+    kind = forms.ChoiceField(label="What changed", choices=ChangeKind.choices, widget=PlainSelect)
     description = forms.CharField(
         max_length=MAX_TEXT, widget=textarea(3), help_text="What exactly, as the customer describes it."
     )
@@ -127,12 +127,12 @@ class SecuringForm(VersionedForm):
     password_advice = forms.ChoiceField(
         label="Password change (strong and unique)",
         choices=[c for c in PasswordAdvice.choices if c[0]],
-        widget=forms.RadioSelect,
+        widget=PlainRadioSelect,
     )
     customer_two_factor = forms.ChoiceField(
         label="Two-factor authentication on the customer's account",
         choices=[c for c in CustomerTwoFactor.choices if c[0]],
-        widget=forms.RadioSelect,
+        widget=PlainRadioSelect,
     )
 
 
@@ -156,8 +156,10 @@ class VerdictForm(UniqueIdsForm):
 
 
 class EscalateForm(RedactingForm):
-    to_team = forms.ChoiceField(label="Escalate to", choices=[(Team.TIER2, "Tier 2"), (Team.SECURITY, "Security team")])
-    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int)
+    to_team = forms.ChoiceField(
+        label="Escalate to", choices=[(Team.TIER2, "Tier 2"), (Team.SECURITY, "Security team")], widget=PlainSelect
+    )
+    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int, widget=PlainSelect)
     reason = forms.CharField(
         max_length=MAX_TEXT, widget=textarea(3), help_text="What the receiving team must know first."
     )
@@ -197,7 +199,7 @@ class ProgressForm(RedactingForm):
 class NoteForm(RedactingForm):
     body = forms.CharField(label="Note", max_length=MAX_TEXT, widget=textarea(3))
     visibility = forms.ChoiceField(
-        choices=NoteVisibility.choices, initial=NoteVisibility.INTERNAL, widget=forms.RadioSelect
+        choices=NoteVisibility.choices, initial=NoteVisibility.INTERNAL, widget=PlainRadioSelect
     )
 
 
