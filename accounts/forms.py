@@ -84,6 +84,61 @@ class PlainSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options)
 
 
+class PlainInputOptions:
+    """Checkboxes or radio buttons rendered in Python rather than three templates per option, in
+    Django's markup. The incident page has some on every form (note visibility, how the caller
+    identified the account, jurisdictions...). Grouped choices fall back to Django's templates."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        if any(group for group, _options, _index in widget["optgroups"]):
+            return super().render(name, value, attrs, renderer)
+        boxes = format_html_join(
+            "",
+            '<div>\n    <label{}><input type="{}" name="{}"{}{}>\n {}</label>\n\n</div>',
+            (
+                (
+                    format_html(' for="{}"', option["attrs"]["id"]) if option["attrs"].get("id") else "",
+                    option["type"],
+                    option["name"],
+                    format_html(' value="{}"', option["value"]) if option["value"] is not None else "",
+                    _attrs(option["attrs"]),
+                    option["label"],
+                )
+                for _group, options, _index in widget["optgroups"]
+                for option in options
+            ),
+        )
+        outer = widget["attrs"]
+        return format_html(
+            "<div{}{}>{}\n</div>",
+            format_html(' id="{}"', outer["id"]) if outer.get("id") else "",
+            format_html(' class="{}"', outer["class"]) if outer.get("class") else "",
+            boxes,
+        )
+
+
+class PlainCheckboxSelectMultiple(PlainInputOptions, forms.CheckboxSelectMultiple):
+    pass
+
+
+class PlainRadioSelect(PlainInputOptions, forms.RadioSelect):
+    pass
+
+
+def _attrs(attrs: dict) -> str:
+    """Django's widgets/attrs.html: False left out, True as a bare name, anything else as text."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
 class AgentChoiceIterator(ModelChoiceIterator):
     """The agents of a select, read with one ordinary query.
 

@@ -225,7 +225,7 @@ STILL_RUNNING = (
 
 def banner_alerts(agent) -> QuerySet[SlaAlert]:
     """Alerts of the agent's teams whose clock is still running, on incidents they may see."""
-    from .selectors import visible_incidents
+    from .selectors import visibility
 
     if agent.has_any_role([Role.SUPERVISOR]):
         teams = list(Team.values)
@@ -233,8 +233,11 @@ def banner_alerts(agent) -> QuerySet[SlaAlert]:
         teams = [team for role, team in ROLE_TEAMS.items() if agent.has_any_role([role])]
     # A warning stops showing once its clock ran out: the "ran out" alert takes its place.
     current = Q(kind=AlertKind.BREACHED) | Q(due_at__gt=timezone.now())
+    # Every page shows the banner: the visibility rule as a condition on the joined incident (no
+    # subquery to plan), and the incident's search vector left in the database.
     return (
-        SlaAlert.objects.filter(STILL_RUNNING, current, team__in=teams, incident__in=visible_incidents(agent))
+        SlaAlert.objects.filter(STILL_RUNNING, current, visibility(agent, through="incident__"), team__in=teams)
         .select_related("incident", "obligation__rule")
+        .defer("incident__search_vector")
         .order_by("kind", "due_at")  # "breached" before "warning"
     )

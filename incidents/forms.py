@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.forms import AgentChoiceField, PlainSelect
+from accounts.forms import AgentChoiceField, PlainCheckboxSelectMultiple, PlainRadioSelect, PlainSelect
 
 from .models import (
     ChangeKind,
@@ -91,7 +91,7 @@ class NewCustomerForm(RedactingForm):
 
 class SendCodeForm(UniqueIdsForm):
     identified_by = forms.ChoiceField(
-        label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=forms.RadioSelect
+        label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=PlainRadioSelect
     )
 
 
@@ -110,7 +110,7 @@ class OverrideForm(RedactingForm):
 
 
 class ChangeForm(VersionedForm):
-    kind = forms.ChoiceField(label="What changed", choices=ChangeKind.choices)
+    kind = forms.ChoiceField(label="What changed", choices=ChangeKind.choices, widget=PlainSelect)
     description = forms.CharField(
         max_length=MAX_TEXT, widget=textarea(3), help_text="What exactly, as the customer describes it."
     )
@@ -130,12 +130,12 @@ class SecuringForm(VersionedForm):
     password_advice = forms.ChoiceField(
         label="Password change (strong and unique)",
         choices=[c for c in PasswordAdvice.choices if c[0]],
-        widget=forms.RadioSelect,
+        widget=PlainRadioSelect,
     )
     customer_two_factor = forms.ChoiceField(
         label="Two-factor authentication on the customer's account",
         choices=[c for c in CustomerTwoFactor.choices if c[0]],
-        widget=forms.RadioSelect,
+        widget=PlainRadioSelect,
     )
 
 
@@ -159,8 +159,10 @@ class VerdictForm(UniqueIdsForm):
 
 
 class EscalateForm(RedactingForm):
-    to_team = forms.ChoiceField(label="Escalate to", choices=[(Team.TIER2, "Tier 2"), (Team.SECURITY, "Security team")])
-    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int)
+    to_team = forms.ChoiceField(
+        label="Escalate to", choices=[(Team.TIER2, "Tier 2"), (Team.SECURITY, "Security team")], widget=PlainSelect
+    )
+    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int, widget=PlainSelect)
     reason = forms.CharField(
         max_length=MAX_TEXT, widget=textarea(3), help_text="What the receiving team must know first."
     )
@@ -200,7 +202,7 @@ class ProgressForm(RedactingForm):
 class NoteForm(RedactingForm):
     body = forms.CharField(label="Note", max_length=MAX_TEXT, widget=textarea(3))
     visibility = forms.ChoiceField(
-        choices=NoteVisibility.choices, initial=NoteVisibility.INTERNAL, widget=forms.RadioSelect
+        choices=NoteVisibility.choices, initial=NoteVisibility.INTERNAL, widget=PlainRadioSelect
     )
 
 
@@ -290,7 +292,7 @@ class DataBreachForm(RedactingForm):
         help_text="When the organization became aware of the personal-data breach (local time). Deadlines run from here.",
     )
     jurisdictions = forms.MultipleChoiceField(
-        label="Jurisdictions involved", widget=forms.CheckboxSelectMultiple, choices=()
+        label="Jurisdictions involved", widget=PlainCheckboxSelectMultiple, choices=()
     )
     high_risk = forms.BooleanField(
         label="High risk to the people affected", required=False, help_text="Then they must be told as well."

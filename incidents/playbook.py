@@ -53,7 +53,8 @@ def gate_investigate(incident: Incident) -> list[str]:
     missing = []
     if not incident.findings.strip():
         missing.append("write the findings of the investigation")
-    pending = incident.indicators.filter(verdict=Verdict.PENDING).values_list("ip", flat=True)
+    # Through .all(): the incident page has the indicators prefetched, a move reads them here.
+    pending = [indicator.ip for indicator in incident.indicators.all() if indicator.verdict == Verdict.PENDING]
     if pending:
         missing.append("give every IP address a verdict (still open: " + ", ".join(pending[:5]) + ")")
     return missing
@@ -66,8 +67,8 @@ def gate_escalate(incident: Incident) -> list[str]:
 
 
 def gate_communicate(incident: Incident) -> list[str]:
-    progress = incident.customer_updates.filter(template="progress").exclude(status=UpdateStatus.FAILED)
-    if not progress.exists():
+    updates = incident.customer_updates.all()  # prefetched on the incident page
+    if not any(u.template == "progress" and u.status != UpdateStatus.FAILED for u in updates):
         return ["send the customer at least one progress update"]
     return []
 

@@ -8,20 +8,23 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.roles import Role
 
 from .models import (
+    CallerVerification,
     Customer,
     CustomerUpdate,
     Escalation,
     EscalationStatus,
     Incident,
     Indicator,
+    Note,
     Team,
+    UnauthorizedChange,
     UpdateStatus,
     parse_reference,
 )
@@ -230,13 +233,26 @@ def incident_list_page(
 
 
 def incident_detail(incident: Incident) -> dict:
-    """Everything the incident page shows, in a fixed number of queries."""
-    changes = list(incident.changes.select_related("recorded_by"))
-    indicators = list(incident.indicators.select_related("recorded_by"))
-    escalations = list(incident.escalations.select_related("requested_by", "claimed_by"))
-    notes = list(incident.notes.select_related("author"))
+    """Everything the incident page shows, in a fixed number of queries.
+
+    The records are prefetched onto `incident`, so the playbook's gates (which read them through
+    the incident) find them loaded instead of asking the database again.
+    """
+    prefetch_related_objects(
+        [incident],
+        Prefetch("changes", queryset=UnauthorizedChange.objects.select_related("recorded_by")),
+        Prefetch("indicators", queryset=Indicator.objects.select_related("recorded_by")),
+        Prefetch("escalations", queryset=Escalation.objects.select_related("requested_by", "claimed_by")),
+        Prefetch("notes", queryset=Note.objects.select_related("author")),
+        Prefetch("customer_updates", queryset=CustomerUpdate.objects.select_related("created_by")),
+        Prefetch("verifications", queryset=CallerVerification.objects.select_related("requested_by")),
+    )
+    changes = list(incident.changes.all())
+    indicators = list(incident.indicators.all())
+    escalations = list(incident.escalations.all())
+    notes = list(incident.notes.all())
     updates = list(incident.customer_updates.all())
-    verifications = list(incident.verifications.select_related("requested_by"))
+    verifications = list(incident.verifications.all())
     related = related_incidents_by_ip(incident, indicators)
     return {
         "changes": changes,
@@ -324,6 +340,23 @@ def open_escalations(team: str, agent) -> QuerySet[Escalation]:
         .defer("incident__search_vector")
         .order_by("-severity", "requested_at")
     )
+
+
+def queue_sections(team: str, agent, *, shown: int) -> dict:
+    """The queue page: the first `shown` waiting and claimed escalations and how many of each (three
+    queries). Each section joins only what its rows show: who asked and for which customer while it
+    waits, who holds it once claimed."""
+    queue = open_escalations(team, agent)
+    counts = queue_counts(queue)
+    rows = queue.select_related(None).select_related("incident")
+    return {
+        "waiting": list(
+            rows.filter(status=EscalationStatus.OPEN).select_related("incident__customer", "requested_by")[:shown]
+        ),
+        "claimed": list(rows.filter(status=EscalationStatus.CLAIMED).select_related("claimed_by")[:shown]),
+        "waiting_count": counts["waiting"],
+        "claimed_count": counts["claimed"],
+    }
 
 
 def queue_counts(queue: QuerySet[Escalation]) -> dict[str, int]:

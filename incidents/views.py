@@ -19,7 +19,6 @@ from .models import (
     CampaignStatus,
     CustomerUpdate,
     Escalation,
-    EscalationStatus,
     Indicator,
     Severity,
     Stage,
@@ -656,14 +655,7 @@ QUEUE_SHOWN = 25  # per section: the page costs the same however long the queue 
 
 
 def _queue_context(team, agent):
-    queue = selectors.open_escalations(team, agent)
-    counts = selectors.queue_counts(queue)
-    return {
-        "waiting": list(queue.filter(status=EscalationStatus.OPEN)[:QUEUE_SHOWN]),
-        "claimed": list(queue.filter(status=EscalationStatus.CLAIMED)[:QUEUE_SHOWN]),
-        "waiting_count": counts["waiting"],
-        "claimed_count": counts["claimed"],
-    }
+    return selectors.queue_sections(team, agent, shown=QUEUE_SHOWN)
 
 
 def _escalation(request, pk) -> Escalation:

@@ -170,10 +170,14 @@ def test_incident_page_runs_the_same_queries_with_5_and_50_records(as_agent, inc
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from incidents.outbox import notify_customer
+
     counts = []
     for n in (5, 45):
         for index in range(n):
             services.add_note(incident, body=f"note {index}", visibility="internal", actor=tier1)
+            # Emails queued by different agents: the page names who queued each one.
+            notify_customer(incident, template="message", actor=UserFactory(roles=["agent"]), message=f"m{index}")
             Indicator.objects.create(
                 incident=incident, ip=f"192.0.2.{len(counts) * 50 + index}", scope="documentation", recorded_by=tier1
             )
@@ -188,7 +192,9 @@ def test_incident_page_runs_the_same_queries_with_5_and_50_records(as_agent, inc
         with CaptureQueriesContext(connection) as queries:
             assert as_agent.get(incident.get_absolute_url()).status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1], counts
+    # The session, the agent, the audit entry of the view, the incident and its records, the
+    # related incidents, the campaign banner and the SLA banner; PostgreSQL adds the chain lock.
+    assert counts[0] == counts[1] <= (23 if connection.vendor == "postgresql" else 22), counts
 
 
 def test_other_agents_cannot_claim_through_the_page_and_see_the_holder(client, verified_client, tier1, security_agent):
