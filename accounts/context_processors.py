@@ -1,4 +1,4 @@
-from .roles import AGENT_ADMIN_ROLES, AUDIT_ROLES, QUEUE_ROLES, Role
+from .roles import AGENT_ADMIN_ROLES, AUDIT_ROLES, BREACH_ROLES, CAMPAIGN_ROLES, METRICS_ROLES, QUEUE_ROLES, Role
 
 
 def navigation(request):
@@ -10,10 +10,10 @@ def navigation(request):
         "nav": {
             "queue": user.has_any_role(QUEUE_ROLES),
             "security_queue": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
-            "campaigns": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
+            "campaigns": user.has_any_role(CAMPAIGN_ROLES),
             "audit": user.has_any_role(AUDIT_ROLES),
-            "breaches": user.has_any_role({Role.SECURITY, Role.SUPERVISOR}),
-            "metrics": user.has_any_role({Role.SUPERVISOR}),
+            "breaches": user.has_any_role(BREACH_ROLES),
+            "metrics": user.has_any_role(METRICS_ROLES),
             "agents": user.has_any_role(AGENT_ADMIN_ROLES),
             "admin": user.is_staff,
         }

@@ -13,4 +13,7 @@ class Role(models.TextChoices):
 # Who may see what, by area of the desk. Views ask these, never group names directly.
 QUEUE_ROLES = frozenset({Role.TIER2, Role.SECURITY, Role.SUPERVISOR})
 AUDIT_ROLES = frozenset({Role.SECURITY, Role.SUPERVISOR})
+# Restricted incidents are theirs alone; so are the decisions on campaigns and breaches.
+RESTRICTED_ROLES = CAMPAIGN_ROLES = BREACH_ROLES = frozenset({Role.SECURITY, Role.SUPERVISOR})
+METRICS_ROLES = frozenset({Role.SUPERVISOR})
 AGENT_ADMIN_ROLES = frozenset({Role.SUPERVISOR})

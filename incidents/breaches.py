@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.roles import Role
+from accounts.roles import BREACH_ROLES
 from audit import services as audit
 from audit.models import AuditAction
 
@@ -23,7 +23,6 @@ from .playbook import PlaybookError
 from .redaction import redacted
 
 WARN_PERCENT = 75  # amber, and the security team is warned, after this share of the period
-BREACH_ROLES = (Role.SECURITY, Role.SUPERVISOR)
 
 
 def jurisdiction_choices() -> list[tuple[str, str]]:

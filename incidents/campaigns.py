@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.roles import Role
+from accounts.roles import CAMPAIGN_ROLES
 from audit import services as audit
 from audit.models import AuditAction
 
@@ -48,7 +48,6 @@ TRIGGER_VERDICTS = (Verdict.UNAUTHORIZED, Verdict.UNKNOWN)
 # Documentation ranges (RFC 5737/3849) count as routable so that training data and demos link up.
 TRIGGER_SCOPES = ("public", "documentation")
 CAMPAIGN_SEVERITY = Severity.HIGH
-DECIDING_ROLES = (Role.SECURITY, Role.SUPERVISOR)
 # Names the advisory lock campaign detection takes on PostgreSQL: "CMPG", distinct from the audit
 # chain's "BULW" (audit.chain), which is held from a transaction's first audit entry to its commit.
 _DETECTION_LOCK = 0x434D_5047
@@ -264,7 +263,7 @@ def escalate_members(campaign: Campaign, *, actor) -> int:
 
 
 def _require_decider(actor) -> None:
-    if not actor.has_any_role(DECIDING_ROLES):
+    if not actor.has_any_role(CAMPAIGN_ROLES):
         raise PermissionDenied("Only the security team or a supervisor decides on campaigns.")
 
 

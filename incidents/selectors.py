@@ -12,7 +12,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Window, prefetch_r
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from accounts.roles import Role
+from accounts.roles import RESTRICTED_ROLES, Role
 
 from .models import (
     CallerVerification,
@@ -43,7 +43,7 @@ def visibility(agent, *, through: str = "") -> Q:
     <subquery>`, so a list of escalations or indicators stays one index-backed query."""
     if not agent.roles:
         return Q(pk__in=[])
-    if agent.has_any_role([Role.SECURITY, Role.SUPERVISOR]):
+    if agent.has_any_role(RESTRICTED_ROLES):
         return Q()
     return Q(**{f"{through}restricted": False})
 
@@ -390,7 +390,7 @@ def failed_updates(agent) -> QuerySet[CustomerUpdate]:
 
 
 def sees_restricted(agent) -> bool:
-    return agent.has_any_role([Role.SECURITY, Role.SUPERVISOR])
+    return agent.has_any_role(RESTRICTED_ROLES)
 
 
 def campaign_banner(incident: Incident, agent) -> dict | None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import background, reauth_required, role_required
-from accounts.roles import Role
+from accounts.roles import BREACH_ROLES, CAMPAIGN_ROLES, RESTRICTED_ROLES, Role
 
 from . import breaches, campaigns, forms, metrics, playbook, selectors, services, sla, verification
 from .models import (
@@ -146,7 +146,7 @@ def _detail(request, incident, status=200, **bound):
         "advance_form": forms.AdvanceForm(initial=versioned),
     }
     detail = selectors.incident_detail(incident)
-    can_breach = request.user.has_any_role(breaches.BREACH_ROLES)
+    can_breach = request.user.has_any_role(BREACH_ROLES)
     breach = _breach_panel(incident, can_breach, blank, bound.get("met_form"))
     context = {
         "campaign_banner": selectors.campaign_banner(incident, request.user),
@@ -160,7 +160,7 @@ def _detail(request, incident, status=200, **bound):
         "caller_verified": any(v.status in verification.PASSED for v in detail["verifications"]),
         "pending_code": next((v for v in detail["verifications"] if v.status == "pending"), None),
         "is_supervisor": request.user.has_any_role([Role.SUPERVISOR]),
-        "can_restrict": request.user.has_any_role([Role.SECURITY, Role.SUPERVISOR]),
+        "can_restrict": request.user.has_any_role(RESTRICTED_ROLES),
         "failed_updates": sum(1 for u in detail["updates"] if u.status == UpdateStatus.FAILED),
         **detail,
         **blank,
@@ -526,8 +526,6 @@ def incident_report(request, pk):
 
 # --- Campaigns ---------------------------------------------------------------------------------
 
-CAMPAIGN_ROLES = [Role.SECURITY, Role.SUPERVISOR]
-
 
 @role_required(CAMPAIGN_ROLES)
 def campaign_list(request):
@@ -706,7 +704,7 @@ def resolve_escalation(request, pk):
 
 
 @require_POST
-@role_required(breaches.BREACH_ROLES)
+@role_required(BREACH_ROLES)
 def mark_breach(request, pk):
     return _act(
         request,
@@ -726,7 +724,7 @@ def mark_breach(request, pk):
 
 
 @require_POST
-@role_required(breaches.BREACH_ROLES)
+@role_required(BREACH_ROLES)
 def obligation_met(request, pk, obligation_pk):
     incident = selectors.incident_for_agent(pk, request.user)
     obligation = get_object_or_404(BreachObligation, pk=obligation_pk, breach__incident=incident)
@@ -742,7 +740,7 @@ def obligation_met(request, pk, obligation_pk):
     )
 
 
-@role_required(breaches.BREACH_ROLES)
+@role_required(BREACH_ROLES)
 def breach_report(request):
     form = forms.MetricsRangeForm(request.GET or None)
     since = until = None
