@@ -160,12 +160,19 @@ class AddressGuard:
 
     @classmethod
     def of(cls, customer: Customer) -> "AddressGuard":
-        history = CustomerEmailChange.objects.filter(customer=customer).values_list(
-            Value("change"), "old_email", "new_email", "changed_at", Value(0)
+        # No ordering inside the union (SQLite refuses it): sorted below.
+        history = (
+            CustomerEmailChange.objects.filter(customer=customer)
+            .order_by()
+            .values_list(Value("change"), "old_email", "new_email", "changed_at", Value(0))
         )
-        contact = UnauthorizedChange.objects.filter(
-            incident__customer=customer, incident__status=Status.OPEN, kind=ChangeKind.CONTACT
-        ).values_list(Value("step1"), "description", Value(""), "created_at", "incident_id")
+        contact = (
+            UnauthorizedChange.objects.filter(
+                incident__customer=customer, incident__status=Status.OPEN, kind=ChangeKind.CONTACT
+            )
+            .order_by()
+            .values_list(Value("step1"), "description", Value(""), "created_at", "incident_id")
+        )
         guard = cls(customer=customer, now=timezone.now())
         for kind, text, new, at, incident_id in history.union(contact, all=True):
             if kind == "change":

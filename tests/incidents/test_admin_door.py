@@ -306,3 +306,36 @@ def test_the_service_records_a_change_made_outside_any_request(kari):
     customers.change_customer(kari, actor=UserFactory(roles=["supervisor"]), language="de")
     assert _latest("customer.changed").data["changes"] == {"language": ["nb", "de"]}
     assert Customer.objects.get(pk=kari.pk).language == "de"
+
+
+def test_an_agent_added_in_the_admin_is_a_chained_entry_with_the_address_masked(as_boss, boss):
+    from accounts.models import User
+
+    response = as_boss.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "Robin.New@Example.test",
+            "full_name": "Robin New",
+            "usable_password": "true",
+            "password1": "a long new passphrase 4711",
+            "password2": "a long new passphrase 4711",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agent = User.objects.get(email="robin.new@example.test")
+    assert agent.check_password("a long new passphrase 4711") and not agent.groups.exists()
+    entry = _latest("agent.created")
+    assert entry.actor == boss and entry.target_id == str(agent.pk)
+    assert entry.data["changes"]["email"] == [None, "r***@example.test"]
+    assert verify_chain().ok
+
+
+def test_deactivating_an_agent_ends_their_sessions():
+    from accounts import services
+    from accounts.models import AgentSession
+
+    agent = UserFactory(roles=["agent"])
+    AgentSession.objects.create(user=agent, sid="s1", session_key="k1")
+    services.change_agent(agent, actor=UserFactory(roles=["supervisor"]), is_active=False)
+    assert AgentSession.objects.get(sid="s1").ended_at is not None
+    assert _latest("agent.changed").data["changes"] == {"is_active": [True, False]}
