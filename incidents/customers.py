@@ -102,8 +102,12 @@ def change_customer(
     if not actor.has_any_role([Role.SUPERVISOR]):
         raise PermissionDenied("Only a supervisor can change a customer's details.")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    values = {"display_name": display_name, "email": email, "language": language}
-    values["account_reference"] = account_reference
+    values = {
+        "display_name": display_name,
+        "email": email,
+        "language": language,
+        "account_reference": account_reference,
+    }
     cleaned = clean_changes(customer, values, reason=reason)
     if not cleaned:
         return customer
@@ -204,8 +208,7 @@ class AddressGuard:
     @property
     def previous(self) -> str | None:
         """The address of record before the latest change (if it differs from today's)."""
-        for old, _new, _at in self.changes:
-            if old.lower() != self.customer.email.lower():
-                return old
+        if not self.changes:
             return None
-        return None
+        old = self.changes[0][0]
+        return old if old.lower() != self.customer.email.lower() else None

@@ -88,6 +88,8 @@ def _recipient(incident: Incident, *, to_previous: bool, override_reason: str, a
     guard = AddressGuard.of(incident.customer)
     address = incident.customer.email
     if to_previous:
+        if guard.hold(address) is None:
+            raise PlaybookError("The address of record is not on hold: send the code there.")
         address = guard.previous
         if address is None:
             raise PlaybookError("This customer has no previous address of record.")

@@ -14,6 +14,7 @@ from audit.models import AuditEntry
 from audit.verification import verify_chain
 from incidents import customers, services, verification
 from incidents.models import CallerVerification, Customer, CustomerUpdate
+from incidents.playbook import PlaybookError
 from incidents.verification import AddressOnHold
 from tests.factories import CustomerFactory
 
@@ -185,8 +186,6 @@ def test_the_old_address_hears_of_the_change_and_a_retry_never_redirects_the_not
     assert notice.recipient == "kari@example.org" and notice.status == "sent"
     message = next(m for m in mail.outbox if m.to == ["kari@example.org"])
     assert "m***@evil.example" in message.body and "mallory@evil.example" not in message.body
-    from incidents.playbook import PlaybookError
-
     CustomerUpdate.objects.filter(pk=notice.pk).update(status="failed")
     with pytest.raises(PlaybookError):
         services.retry_customer_update(CustomerUpdate.objects.get(pk=notice.pk), actor=supervisor_agent)
@@ -208,3 +207,13 @@ def test_the_caller_email_codes_still_work_for_an_address_of_long_standing(kari,
     incident = _open(kari, tier1)
     verification.send_code(incident, identified_by="email", actor=tier1)
     assert _codes_to("kari@example.org")
+
+
+def test_the_previous_address_is_only_for_when_the_address_of_record_is_on_hold(kari, tier1, supervisor_agent):
+    customers.change_customer(kari, actor=supervisor_agent, email="new@example.org", reason="asked")
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        incident = _open(Customer.objects.get(pk=kari.pk), tier1)
+        with pytest.raises(PlaybookError, match="not on hold"):
+            verification.send_code(incident, identified_by="email", actor=tier1, to_previous=True)
+        verification.send_code(incident, identified_by="email", actor=tier1)
+    assert _codes_to("new@example.org") and not _codes_to("kari@example.org")
