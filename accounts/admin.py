@@ -1,13 +1,21 @@
+from contextvars import ContextVar
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .access import reauth_required, recently_reauthenticated
+from .adminkit import ServiceAdmin, read_only
 from .models import User
+
+# The administrator setting a password in the admin's password form (bound per request).
+_password_actor: ContextVar[User] = ContextVar("password_actor")
 
 
 class AgentCreationForm(AdminUserCreationForm):
@@ -22,10 +30,24 @@ class AgentChangeForm(UserChangeForm):
         fields = "__all__"
 
 
+class AgentPasswordForm(AdminPasswordChangeForm):
+    """The admin's "change password" form, saved through accounts.services.set_agent_password."""
+
+    def save(self, commit=True):
+        password = self.cleaned_data["password1"] if self.cleaned_data.get("set_usable_password", True) else None
+        agent = services.set_agent_password(self.user, actor=_password_actor.get(), password=password)
+        self.user.password = agent.password  # the admin keeps its own session when it is its own password
+        return self.user
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceAdmin, BaseUserAdmin):
+    """Agents are created and changed through accounts.services (roles included: a role is a group)."""
+
     add_form = AgentCreationForm
     form = AgentChangeForm
+    change_password_form = AgentPasswordForm
+    readonly_fields = ("last_login", "date_joined")
     list_display = ("email", "full_name", "is_active", "is_staff", "access_expires_at", "last_login")
     list_filter = ("is_active", "is_staff", "groups")
     search_fields = ("email", "full_name")
@@ -41,12 +63,31 @@ class UserAdmin(BaseUserAdmin):
     actions = ["reset_two_factor"]
 
     # Granting roles, staff rights or a new password is as sensitive as resetting a second factor:
-    # the form opens only after a fresh confirmation, so nothing typed is lost to it.
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return reauth_required(super().changeform_view)(request, object_id, form_url, extra_context)
-
+    # the form opens only after a fresh confirmation (ServiceAdmin), so nothing typed is lost to it.
     def user_change_password(self, request, id, form_url=""):
-        return reauth_required(super().user_change_password)(request, id, form_url)
+        token = _password_actor.set(request.user)
+        try:
+            return reauth_required(super().user_change_password)(request, id, form_url)
+        finally:
+            _password_actor.reset(token)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            password = data.get("password1") if data.get("set_usable_password", True) else None
+            agent = services.create_agent(
+                actor=request.user, email=data["email"], full_name=data.get("full_name", ""), password=password
+            )
+            obj.pk, obj._state.adding = agent.pk, False
+            return
+        values = {name: data[name] for name in services.AGENT_FIELDS if name in form.changed_data}
+        services.change_agent(
+            User.objects.get(pk=obj.pk),
+            actor=request.user,
+            groups=data["groups"] if "groups" in form.changed_data else None,
+            user_permissions=data["user_permissions"] if "user_permissions" in form.changed_data else None,
+            **values,
+        )
 
     def has_delete_permission(self, request, obj=None):
         # The audit trail refers to agents: deactivate them instead.
@@ -73,3 +114,9 @@ class UserAdmin(BaseUserAdmin):
 for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
+
+
+# Changing a group changes what every agent holding that role may do; roles are granted on the
+# agent's page. Lockouts and the framework's field-change log are records: nobody edits them here.
+for model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
+    read_only(model)

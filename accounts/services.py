@@ -6,6 +6,7 @@ incremented). Codes never go into an entry: only which method was used and why i
 """
 
 from base64 import b32encode, b64encode
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device, VerifyNotAllowed
@@ -20,9 +22,12 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit import services as audit
+from audit.masking import changes as audit_changes
+from audit.masking import mask_email, mask_name
 from audit.models import AuditAction, AuditEntry
 
 from .models import User
+from .roles import AGENT_ADMIN_ROLES
 
 TOTP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -209,3 +214,99 @@ def _ensure_not_throttled(device: Device) -> None:
 
 def _normalise(token: str) -> str:
     return "".join((token or "").split()).replace("-", "").lower()
+
+
+# --- Agent accounts: the one door for creating and changing them (the Django admin calls these) ---
+
+AGENT_FIELDS = ("email", "full_name", "is_active", "is_staff", "is_superuser", "access_expires_at")
+AGENT_MASKS = {"email": mask_email, "full_name": mask_name}
+# Only a superuser may hand out (or take away) what bypasses the roles altogether.
+SUPERUSER_ONLY = ("is_superuser", "user_permissions")
+
+
+def _require_agent_admin(actor: User) -> None:
+    if not actor.has_any_role(AGENT_ADMIN_ROLES):
+        raise PermissionDenied("Only a supervisor can manage agents.")
+
+
+def _access(agent: User) -> dict:
+    """What an agent may do, as the audit entry records it (roles by name, permissions by codename)."""
+    return {
+        **{name: getattr(agent, name) for name in AGENT_FIELDS},
+        "roles": sorted(agent.groups.values_list("name", flat=True)),
+        "user_permissions": sorted(
+            f"{app}.{codename}"
+            for app, codename in agent.user_permissions.values_list("content_type__app_label", "codename")
+        ),
+    }
+
+
+@transaction.atomic
+def create_agent(*, actor: User, email: str, full_name: str = "", password: str | None = None) -> User:
+    """A new agent account (no roles yet: grant them with change_agent)."""
+    _require_agent_admin(actor)
+    agent = User(email=User.objects.normalize_email(email or "").strip().lower(), full_name=(full_name or "").strip())
+    if password:
+        agent.set_password(password)
+    else:
+        agent.set_unusable_password()
+    agent.full_clean()
+    agent.save(force_insert=True)
+    audit.record(
+        AuditAction.AGENT_CREATED,
+        actor=actor,
+        target=agent,
+        changes=audit_changes({}, {"email": agent.email, "full_name": agent.full_name}, masks=AGENT_MASKS),
+    )
+    return agent
+
+
+@transaction.atomic
+def change_agent(
+    agent: User, *, actor: User, groups: Iterable | None = None, user_permissions: Iterable | None = None, **values
+) -> User:
+    """Change an agent's details, access and roles (`groups`); None leaves a field as it is.
+
+    Deactivating an agent ends their sessions at once. Nothing changed, nothing recorded.
+    """
+    _require_agent_admin(actor)
+    stray = set(values) - set(AGENT_FIELDS)
+    if stray:
+        raise ValueError(f"not an agent field: {sorted(stray)}")
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    before = _access(agent)
+    if "email" in values:
+        values["email"] = User.objects.normalize_email(values["email"] or "").strip().lower()
+    for name, value in values.items():
+        setattr(agent, name, value)
+    agent.full_clean()
+    fields = [name for name in values if before[name] != getattr(agent, name)]
+    if fields:
+        agent.save(update_fields=fields)
+    if groups is not None and sorted(g.name for g in groups) != before["roles"]:
+        agent.groups.set(groups)
+    if user_permissions is not None:
+        agent.user_permissions.set(user_permissions)
+    after = _access(agent)
+    changed = audit_changes(before, after, masks=AGENT_MASKS)
+    if set(changed) & set(SUPERUSER_ONLY) and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can grant or remove superuser status or individual permissions.")
+    if not changed:
+        return agent
+    audit.record(AuditAction.AGENT_CHANGED, actor=actor, target=agent, changes=changed)
+    if "is_active" in changed and not agent.is_active:
+        from .sessions import end_sessions
+
+        end_sessions(agent, actor=actor)
+    return agent
+
+
+@transaction.atomic
+def set_agent_password(agent: User, *, actor: User, password: str) -> User:
+    """An administrator sets an agent's password (never recorded: only that it was set)."""
+    _require_agent_admin(actor)
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    agent.set_password(password)
+    agent.save(update_fields=["password"])
+    audit.record(AuditAction.AGENT_PASSWORD_SET, actor=actor, target=agent)
+    return agent

@@ -1,4 +1,7 @@
+from auditlog.models import LogEntry
 from django.contrib import admin
+
+from accounts.adminkit import read_only
 
 from .models import AuditEntry
 
@@ -20,3 +23,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# django-auditlog's field-change entries: records, never edited or deleted from the admin.
+read_only(LogEntry)

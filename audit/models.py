@@ -19,8 +19,12 @@ class AuditAction(models.TextChoices):
     BACKUP_CODES_ISSUED = "auth.backup_codes_issued", "Backup codes issued"
     REAUTHENTICATED = "auth.reauthenticated", "Re-authenticated for a sensitive action"
     SESSIONS_ENDED = "auth.sessions_ended", "Sessions ended"
+    AGENT_CREATED = "agent.created", "Agent account created"
+    AGENT_CHANGED = "agent.changed", "Agent account or roles changed"
+    AGENT_PASSWORD_SET = "agent.password_set", "Agent password set by an administrator"
 
     CUSTOMER_CREATED = "customer.created", "Customer created"
+    CUSTOMER_CHANGED = "customer.changed", "Customer details changed"
     INCIDENT_OPENED = "incident.opened", "Incident opened"
     INCIDENT_VIEWED = "incident.viewed", "Incident viewed"
     INCIDENT_UPDATED = "incident.updated", "Incident updated"
@@ -31,6 +35,7 @@ class AuditAction(models.TextChoices):
     CALLER_VERIFIED = "caller.verified", "Caller verified"
     CALLER_VERIFICATION_FAILED = "caller.verification_failed", "Caller verification failed"
     CALLER_OVERRIDE = "caller.override", "Supervisor override of caller verification"
+    CALLER_ADDRESS_HOLD_OVERRIDDEN = "caller.address_hold_overridden", "Supervisor sent a code to a held address"
     CHANGE_RECORDED = "incident.change_recorded", "Unauthorized change recorded"
     SECURING_RECORDED = "incident.securing_recorded", "Securing step recorded"
     INDICATOR_RECORDED = "incident.indicator_recorded", "Indicator recorded"
@@ -57,6 +62,10 @@ class AuditAction(models.TextChoices):
     EMAIL_QUEUED = "email.queued", "Customer email queued"
     EMAIL_SENT = "email.sent", "Customer email sent"
     EMAIL_FAILED = "email.failed", "Customer email failed"
+
+    SETTING_CREATED = "settings.created", "Desk setting added"
+    SETTING_CHANGED = "settings.changed", "Desk setting changed"
+    SETTING_DELETED = "settings.deleted", "Desk setting removed"
 
     AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
     AUDIT_VERIFIED = "audit.verified", "Audit chain verified"

@@ -181,6 +181,11 @@ AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-a
 
 # Campaign detection: how far back the same attacker IP or network links other customers' incidents.
 CAMPAIGN_WINDOW_DAYS = env.int("CAMPAIGN_WINDOW_DAYS", default=14)
+# No one-time code goes to an email of record set less than this many days ago (0: no hold),
+# unless a supervisor overrides with a reason (incidents/customers.py).
+EMAIL_OF_RECORD_HOLD_DAYS = env.int("EMAIL_OF_RECORD_HOLD_DAYS", default=30)
+if EMAIL_OF_RECORD_HOLD_DAYS < 0:
+    raise ImproperlyConfigured("EMAIL_OF_RECORD_HOLD_DAYS must be 0 or more days.")
 
 # --- Sessions: 30 idle minutes, 12 hours in all (the absolute limit is in AgentSessionMiddleware)
 SESSION_COOKIE_AGE = 30 * 60

@@ -103,6 +103,15 @@ class CheckCodeForm(UniqueIdsForm):
     )
 
 
+class SendCodeOverrideForm(RedactingForm):
+    identified_by = forms.ChoiceField(
+        label="The caller identified the account by", choices=list(IDENTIFIED_BY.items()), widget=PlainRadioSelect
+    )
+    reason = forms.CharField(
+        label="Why the code may go to this address although it is on hold", max_length=MAX_TEXT, widget=textarea(3)
+    )
+
+
 class OverrideForm(RedactingForm):
     reason = forms.CharField(
         label="Why the caller is trusted without the code", max_length=MAX_TEXT, widget=textarea(3)

@@ -94,6 +94,27 @@ class Customer(models.Model):
         return f"{self.display_name} ({self.account_reference})"
 
 
+class CustomerEmailChange(models.Model):
+    """One change of a customer's address of record: the history that guards one-time codes.
+
+    Written only by `incidents.customers.change_customer`, in the transaction of the change.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="email_changes")
+    old_email = models.EmailField()
+    new_email = models.EmailField()
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["customer", "-changed_at"], name="email_change_customer")]
+
+    def __str__(self):
+        return f"Email of record of customer #{self.customer_id} changed at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
 class Incident(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="incidents")
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -387,7 +408,13 @@ class UpdateStatus(models.TextChoices):
 class CustomerUpdate(models.Model):
     """The outbox: one row per email to a customer, written in the transaction that decides it."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="customer_updates")
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="customer_updates"
+    )
+    # An email about the account itself, outside any incident (the address of record changed).
+    customer = models.ForeignKey(
+        "Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="account_notices"
+    )
     template = models.CharField(max_length=32)
     language = models.CharField(max_length=2, choices=Language.choices)
     recipient = models.EmailField()
@@ -410,9 +437,19 @@ class CustomerUpdate(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["status", "updated_at"], name="customer_update_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False) | Q(customer__isnull=False), name="customer_update_has_subject"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.template} to {self.recipient} ({self.status})"
+
+    @property
+    def customer_pk(self) -> int:
+        """Whose email this is: the incident's customer, or the customer an account notice is for."""
+        return self.customer_id or self.incident.customer_id
 
     @property
     def display_text(self) -> str:

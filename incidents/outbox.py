@@ -30,7 +30,13 @@ TEMPLATES = {
     "progress",
     "message",
     "resolution",
+    "email_changed",
 }
+# Emails about the account itself, written outside any incident (notify_account).
+ACCOUNT_TEMPLATES = {"email_changed"}
+# Emails that must reach the address they were written for, never the current address of record:
+# the notice that the address changed goes to the old one.
+FIXED_RECIPIENT_TEMPLATES = {"email_changed"}
 # Emails whose body carries a one-time code: masked in storage once sent.
 SECRET_TEMPLATES = {"verification_code"}
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
@@ -86,26 +92,58 @@ def base_context(incident: Incident) -> dict:
 
 
 def notify_customer(
-    incident: Incident, *, template: str, actor=None, key: str | None = None, **extra
+    incident: Incident, *, template: str, actor=None, key: str | None = None, recipient: str | None = None, **extra
 ) -> CustomerUpdate | None:
     """Queue one email to the incident's customer, sent after the surrounding transaction commits.
 
     `key` makes the notification idempotent: a second call with the same key queues nothing.
+    `recipient` replaces the address of record (a code sent to the previous address).
     """
-    if template not in TEMPLATES:
+    if template not in TEMPLATES or template in ACCOUNT_TEMPLATES:
         raise ValueError(f"unknown customer email template {template!r}")
     key = key or f"{incident.pk}:{template}:{timezone.now().timestamp()}"
+    update = _queue(
+        incident.customer,
+        incident=incident,
+        template=template,
+        recipient=recipient or incident.customer.email,
+        actor=actor,
+        key=key,
+        context={**base_context(incident), **extra},
+    )
+    if update is not None:
+        from .sla import record_first_update
+
+        record_first_update(incident, template, update.created_at)
+    return update
+
+
+def notify_account(customer, *, template: str, recipient: str, key: str, actor=None, **extra) -> CustomerUpdate | None:
+    """Queue one email about the customer's account itself (no incident), e.g. to the old address
+    when the address of record changes."""
+    if template not in ACCOUNT_TEMPLATES:
+        raise ValueError(f"unknown account email template {template!r}")
+    context = {
+        "customer_name": clean_header(customer.display_name),
+        "account_reference": customer.account_reference,
+        **extra,
+    }
+    return _queue(
+        customer, incident=None, template=template, recipient=recipient, actor=actor, key=key, context=context
+    )
+
+
+def _queue(customer, *, incident, template, recipient, actor, key, context) -> CustomerUpdate | None:
     if CustomerUpdate.objects.filter(idempotency_key=key).exists():
         return None
-    customer = incident.customer
-    context = {**base_context(incident), **extra}
     language = email_language(template, customer.language)  # what the customer will read
     subject, text, html = render_update(template, language, context)
     update = CustomerUpdate.objects.create(
         incident=incident,
+        customer=None if incident is not None else customer,
         template=template,
         language=language,
-        recipient=customer.email,
+        recipient=recipient,
         subject=subject,
         body_text=text,
         body_html=html,
@@ -113,14 +151,11 @@ def notify_customer(
         idempotency_key=key,
         created_by=actor,
     )
-    from .sla import record_first_update
-
-    record_first_update(incident, template, update.created_at)
     audit.record(
         AuditAction.EMAIL_QUEUED,
         actor=actor,
         target=update,
-        incident_id=incident.pk,
+        incident_id=incident.pk if incident is not None else None,
         customer_id=customer.pk,
         template=template,
         language=language,
@@ -244,7 +279,7 @@ def deliver(update_id: int, *, final_attempt: bool = False) -> str:
     if token is None:
         return CustomerUpdate.objects.values_list("status", flat=True).get(pk=update_id)
     with transaction.atomic():
-        update = CustomerUpdate.objects.select_for_update().select_related("incident").get(pk=update_id)
+        update = CustomerUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update_id)
         if update.status != UpdateStatus.SENDING or update.attempts != token:
             return update.status  # another task took the claim over; it sends, not us
         try:
@@ -285,7 +320,7 @@ def _record_success(update: CustomerUpdate) -> str:
         AuditAction.EMAIL_SENT,
         target=update,
         incident_id=update.incident_id,
-        customer_id=update.incident.customer_id,
+        customer_id=update.customer_pk,
         message_id=update.message_id,
         attempts=update.attempts,
     )
@@ -308,7 +343,7 @@ def _record_failure(update: CustomerUpdate, exc: Exception, *, final: bool) -> s
         AuditAction.EMAIL_FAILED,
         target=update,
         incident_id=update.incident_id,
-        customer_id=update.incident.customer_id,
+        customer_id=update.customer_pk,
         error=error,
         attempts=update.attempts,
     )

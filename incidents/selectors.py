@@ -13,6 +13,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.roles import RESTRICTED_ROLES, Role
+from audit.masking import mask_email, mask_name, mask_reference
 
 from .models import (
     CallerVerification,
@@ -490,25 +491,6 @@ def campaign_detail(pk: int) -> dict:
 
 
 # --- The hand-off packet ------------------------------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """ "Kari Nordmann" -> "K. N***": enough to recognise the case, not to identify the person."""
-    parts = name.split()
-    if not parts:
-        return "***"
-    if len(parts) == 1:
-        return parts[0][:1] + "***"
-    return f"{parts[0][:1]}. {parts[-1][:1]}***"
-
-
-def mask_email(address: str) -> str:
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
-def mask_reference(text: str) -> str:
-    return text[:3] + "***" + text[-2:] if len(text) > 6 else "***"
 
 
 def handoff_packet(incident: Incident) -> dict:

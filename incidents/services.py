@@ -17,6 +17,9 @@ from audit import services as audit
 from audit.models import AuditAction
 
 from . import campaigns, ipextract, metrics, playbook, selectors, sla
+
+# Changing a customer: the one door, in its own module with the guard on the email of record.
+from .customers import change_customer  # noqa: F401
 from .models import (
     Customer,
     CustomerUpdate,
@@ -641,8 +644,10 @@ def retry_customer_update(update: CustomerUpdate, *, actor) -> CustomerUpdate:
     The content stays exactly what was rendered (the customer gets what the panel shows); the
     recipient follows the customer's current address, so a corrected address is used.
     """
-    update = CustomerUpdate.objects.select_for_update().select_related("incident__customer").get(pk=update.pk)
-    from .outbox import SECRET_TEMPLATES
+    update = (
+        CustomerUpdate.objects.select_for_update(of=("self",)).select_related("incident__customer").get(pk=update.pk)
+    )
+    from .outbox import FIXED_RECIPIENT_TEMPLATES, SECRET_TEMPLATES
 
     if update.template in SECRET_TEMPLATES:
         raise PlaybookError("A verification code is never sent twice: send the caller a new code instead.")
@@ -651,7 +656,12 @@ def retry_customer_update(update: CustomerUpdate, *, actor) -> CustomerUpdate:
             f"Only a failed email can be sent again; this one is {update.get_status_display().lower()}."
         )
     fields = ["status", "updated_at"]
-    address_changed = update.recipient != update.incident.customer.email
+    if update.incident is None:
+        raise PlaybookError("Only an incident's email can be sent again from the desk.")
+    # The notice of a changed address goes to the old address, never to the new one.
+    address_changed = (
+        update.template not in FIXED_RECIPIENT_TEMPLATES and update.recipient != update.incident.customer.email
+    )
     if address_changed:
         update.recipient = update.incident.customer.email
         fields.append("recipient")

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from audit import services as audit
+from audit.masking import mask_email
 from audit.models import AuditAction
 
+from .customers import AddressGuard
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
 from .outbox import notify_customer
 from .playbook import PlaybookError
@@ -57,14 +59,72 @@ def ensure_caller_verified(incident: Incident) -> None:
         )
 
 
+class AddressOnHold(PlaybookError):
+    """The code may not go to that address (see incidents.customers.AddressGuard)."""
+
+
+@dataclass(frozen=True)
+class AddressPanel:
+    """What the verification panel says about where a code can go."""
+
+    hold: str | None  # why the address of record is on hold
+    previous: str | None  # the previous address of record, masked, when a code may go there
+    previous_hold: str | None  # why the previous address is on hold too
+
+
+def address_panel(incident: Incident) -> AddressPanel:
+    guard = AddressGuard.of(incident.customer)
+    previous = guard.previous
+    previous_hold = guard.hold(previous) if previous else None
+    return AddressPanel(
+        hold=guard.hold(incident.customer.email),
+        previous=mask_email(previous) if previous and not previous_hold else None,
+        previous_hold=previous_hold,
+    )
+
+
+def _recipient(incident: Incident, *, to_previous: bool, override_reason: str, actor) -> tuple[str, str | None]:
+    """The address the code goes to, and the hold a supervisor overrode (or AddressOnHold)."""
+    guard = AddressGuard.of(incident.customer)
+    address = incident.customer.email
+    if to_previous:
+        if guard.hold(address) is None:
+            raise PlaybookError("The address of record is not on hold: send the code there.")
+        address = guard.previous
+        if address is None:
+            raise PlaybookError("This customer has no previous address of record.")
+    hold = guard.hold(address)
+    if hold is None:
+        return address, None
+    if not (override_reason or "").strip():
+        previous = guard.previous
+        hint = (
+            " Send the code to the previous address of record instead, or ask a supervisor to override with a reason."
+            if not to_previous and previous and guard.hold(previous) is None
+            else " A supervisor can send it anyway, with a written reason."
+        )
+        raise AddressOnHold(hold + hint)
+    if not actor.has_any_role([Role.SUPERVISOR]):
+        raise PermissionDenied("Only a supervisor can send a code to an address on hold.")
+    return address, hold
+
+
 @transaction.atomic
-def send_code(incident: Incident, *, identified_by: str, actor) -> CallerVerification:
-    """Stage 2: email a fresh 6-digit code to the address of record; any older code stops working."""
+def send_code(
+    incident: Incident, *, identified_by: str, actor, to_previous: bool = False, override_reason: str = ""
+) -> CallerVerification:
+    """Stage 2: email a fresh 6-digit code to the address of record; any older code stops working.
+
+    Never to an address on hold (changed lately, or named by step 1 as an unauthorized change)
+    unless a supervisor overrides with a reason; `to_previous` sends it to the previous address of
+    record instead, which must not be on hold itself.
+    """
     incident = Incident.objects.select_for_update().select_related("customer").get(pk=incident.pk)
     if identified_by not in IDENTIFIED_BY:
         raise PlaybookError("Say how the caller identified the account.")
     if caller_verified(incident):
         raise PlaybookError("The caller is already verified for this incident.")
+    address, overridden = _recipient(incident, to_previous=to_previous, override_reason=override_reason, actor=actor)
     incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
     code = f"{secrets.randbelow(10**6):06d}"
     now = timezone.now()
@@ -73,15 +133,30 @@ def send_code(incident: Incident, *, identified_by: str, actor) -> CallerVerific
         incident=incident,
         identified_by=identified_by,
         code_hash=make_password(code),
-        sent_to=incident.customer.email,
+        sent_to=address,
         expires_at=now + CODE_LIFETIME,
         requested_by=actor,
     )
-    _record(AuditAction.CALLER_CODE_SENT, verification, actor, identified_by=identified_by)
+    if overridden:
+        _record(
+            AuditAction.CALLER_ADDRESS_HOLD_OVERRIDDEN,
+            verification,
+            actor,
+            hold=overridden,
+            reason=redacted(override_reason.strip())[:500],
+        )
+    _record(
+        AuditAction.CALLER_CODE_SENT,
+        verification,
+        actor,
+        identified_by=identified_by,
+        **({"to_previous_address": True} if to_previous else {}),
+    )
     notify_customer(
         incident,
         template="verification_code",
         actor=actor,
+        recipient=address,
         key=f"{incident.pk}:verification:{verification.pk}",
         code=code,
         minutes=int(CODE_LIFETIME.total_seconds() // 60),

@@ -139,6 +139,7 @@ def _detail(request, incident, status=200, **bound):
         "send_code_form": forms.SendCodeForm(initial={"identified_by": "account_reference"}),
         "check_code_form": forms.CheckCodeForm(),
         "override_form": forms.OverrideForm(),
+        "send_code_override_form": forms.SendCodeOverrideForm(initial={"identified_by": "account_reference"}),
         "reopen_form": forms.ReasonForm(),
         "return_form": forms.ReasonForm(),
         "outcome_form": forms.OutcomeForm(),
@@ -148,7 +149,9 @@ def _detail(request, incident, status=200, **bound):
     detail = selectors.incident_detail(incident)
     can_breach = request.user.has_any_role(BREACH_ROLES)
     breach = _breach_panel(incident, can_breach, blank, bound.get("met_form"))
+    caller_verified = any(v.status in verification.PASSED for v in detail["verifications"])
     context = {
+        "address_panel": verification.address_panel(incident) if incident.is_open and not caller_verified else None,
         "campaign_banner": selectors.campaign_banner(incident, request.user),
         "clocks": sla.incident_clocks(incident, detail["active_escalation"]),
         "can_breach": can_breach,
@@ -157,7 +160,7 @@ def _detail(request, incident, status=200, **bound):
         "steps": playbook.step_states(incident),
         "missing": playbook.missing_for_next(incident) if incident.is_open else [],
         "next_stage": playbook.next_stage(incident.stage),
-        "caller_verified": any(v.status in verification.PASSED for v in detail["verifications"]),
+        "caller_verified": caller_verified,
         "pending_code": next((v for v in detail["verifications"] if v.status == "pending"), None),
         "is_supervisor": request.user.has_any_role([Role.SUPERVISOR]),
         "can_restrict": request.user.has_any_role(RESTRICTED_ROLES),
@@ -284,6 +287,38 @@ def send_code(request, pk):
         "send_code_form",
         lambda i, d: verification.send_code(i, identified_by=d["identified_by"], actor=request.user),
         lambda v: f"A one-time code was emailed to the address of record ({v.sent_to}). It is valid for 10 minutes.",
+    )
+
+
+@require_POST
+def send_code_previous(request, pk):
+    """The address of record is on hold: the code goes to the previous address of record."""
+    return _act(
+        request,
+        pk,
+        forms.SendCodeForm,
+        "send_code_form",
+        lambda i, d: verification.send_code(i, identified_by=d["identified_by"], actor=request.user, to_previous=True),
+        "A one-time code was emailed to the previous address of record. It is valid for 10 minutes.",
+    )
+
+
+@require_POST
+@role_required([Role.SUPERVISOR])
+@reauth_required
+def send_code_override(request, pk):
+    """A supervisor sends the code to the address of record although it is on hold, in writing."""
+    return _act(
+        request,
+        pk,
+        forms.SendCodeOverrideForm,
+        "send_code_override_form",
+        lambda i, d: verification.send_code(
+            i, identified_by=d["identified_by"], actor=request.user, override_reason=d["reason"]
+        ),
+        lambda v: (
+            f"A one-time code was emailed to {v.sent_to} although the address is on hold; your reason is recorded."
+        ),
     )
 
 

@@ -25,6 +25,8 @@ INCIDENT_URLS = {
     "incident-not-confirmed": "incident",
     "incident-reopen": "incident",
     "verification-send": "incident",
+    "verification-send-previous": "incident",
+    "verification-send-override": "incident",
     "verification-check": "incident",
     "verification-override": "incident",
     "incident-securing": "incident",
@@ -57,6 +59,7 @@ CAMPAIGN_ROLES = {"security", "supervisor"}
 ROLE_GATED = {
     "incident-reopen": {"supervisor"},
     "verification-override": {"supervisor"},
+    "verification-send-override": {"supervisor"},
     "escalation-claim": {"security", "supervisor"},  # the escalations here go to the security team
     "incident-restrict": {"security", "supervisor"},
     "campaign-detail": CAMPAIGN_ROLES,

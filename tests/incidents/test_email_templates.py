@@ -5,7 +5,7 @@ import re
 import pytest
 
 from incidents.models import Language
-from incidents.outbox import TEMPLATES, clean_header, email_language, render_update
+from incidents.outbox import ACCOUNT_TEMPLATES, TEMPLATES, clean_header, email_language, render_update
 from incidents.selectors import REPORT_STEPS
 
 MISSING = "@@MISSING:%s@@"
@@ -19,6 +19,9 @@ CONTEXT = {
     "advice_given": "Keep two-factor authentication on.",
     "code": "493817",
     "minutes": 10,
+    # The notice to the old address when the address of record changes (never the new one in full).
+    "new_email_masked": "o***@example.net",
+    "changed_at": "2026-11-21 09:14 UTC",
     # The post-incident report (resolution): every kind of change and every step, so each is rendered.
     "changed": ["transaction", "property", "contact", "activity_log", "other"],
     "steps": [{"kind": kind, "at": "2026-11-21 09:14 UTC"} for kind in (*REPORT_STEPS, "specialists_done", "resolved")],
@@ -59,7 +62,9 @@ def test_every_template_renders_completely_in_every_language(strict_templates, t
     for part in (subject, text, html):
         assert "@@MISSING" not in part, part
         assert "{{" not in part and "{%" not in part and "}}" not in part, part
-    assert subject.startswith("[INC-000042] ") and len(subject) > len("[INC-000042] ") + 5
+    # Incident emails name the case; notices about the account itself name the account.
+    tag = "[ACC-77001] " if template in ACCOUNT_TEMPLATES else "[INC-000042] "
+    assert subject.startswith(tag) and len(subject) > len(tag) + 5
     assert "\n" not in subject
     # Whatever the English email carries from the context, the translation carries too.
     _s, en_text, en_html = render_update(template, Language.EN, CONTEXT)

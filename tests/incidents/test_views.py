@@ -193,8 +193,9 @@ def test_incident_page_runs_the_same_queries_with_5_and_50_records(as_agent, inc
             assert as_agent.get(incident.get_absolute_url()).status_code == 200
         counts.append(len(queries))
     # The session, the agent, the audit entry of the view, the incident and its records, the
-    # related incidents, the campaign banner and the SLA banner; PostgreSQL adds the chain lock.
-    assert counts[0] == counts[1] <= (23 if connection.vendor == "postgresql" else 22), counts
+    # related incidents, the campaign banner and the SLA banner, and (caller not yet verified) the
+    # guard on the address of record in one query; PostgreSQL adds the chain lock.
+    assert counts[0] == counts[1] <= (24 if connection.vendor == "postgresql" else 23), counts
 
 
 def test_other_agents_cannot_claim_through_the_page_and_see_the_holder(client, verified_client, tier1, security_agent):
