@@ -91,6 +91,7 @@ class Anchorer:
         # In a forked child: the parent writes what it had pending; the child starts afresh.
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._writing = threading.Lock()  # flush() at exit waits for a line the thread is writing
         self._pending: dict[Path, tuple[int, str]] = {}
         self._thread: threading.Thread | None = None
 
@@ -109,10 +110,8 @@ class Anchorer:
                 self._thread.start()
             self._wake.notify()
 
-    def _take(self, *, wait: bool) -> dict[Path, tuple[int, str]]:
+    def _take(self) -> dict[Path, tuple[int, str]]:
         with self._lock:
-            while wait and not self._pending:
-                self._wake.wait()
             pending, self._pending = self._pending, {}
             return pending
 
@@ -126,12 +125,17 @@ class Anchorer:
 
     def _run(self) -> None:
         while True:
-            self._write(self._take(wait=True))
+            with self._lock:
+                while not self._pending:
+                    self._wake.wait()
+            with self._writing:
+                self._write(self._take())
             time.sleep(self.interval)  # whatever commits meanwhile goes into the next line
 
     def flush(self) -> None:
         """Write what is pending now, in the calling thread (at exit)."""
-        self._write(self._take(wait=False))
+        with self._writing:
+            self._write(self._take())
 
 
 _anchorer = Anchorer()
