@@ -32,7 +32,8 @@ create), is covered by the hash chain: `_chain_log_entry` appends a `model.chang
 its id and the digest of its content (`chain.logentry_digest`), in the same transaction as the
 row. `verify_audit` recomputes every row's digest: an altered, deleted or unchained LogEntry is
 reported by id. (auditlog's own `post_log` signal is not used: it does not fire for
-many-to-many changes.)
+many-to-many changes.) So a tracked save takes the chain lock like `record()` does: a service
+takes the row locks it needs before its first tracked save, not only before its first record().
 """
 
 import re
