@@ -123,7 +123,26 @@ def logentry_model_label(log_entry: LogEntry) -> str:
     return f"{content_type.app_label}.{content_type.model}"
 
 
-_ACTION_NAMES = {value: str(label) for value, label in LogEntry.Action.choices}
+_CHANGE_NAMES = {
+    LogEntry.Action.CREATE: "create",
+    LogEntry.Action.UPDATE: "update",
+    LogEntry.Action.DELETE: "delete",
+    LogEntry.Action.ACCESS: "access",
+}
+
+
+def field_change_data(values: dict, label: str) -> dict:
+    """What the chained `model.changed` entry of a LogEntry says: its id and digest, and for the
+    viewer the model, object and names (never values) of the changed fields."""
+    changes = values["changes"]
+    return {
+        "logentry": values["id"],
+        "model": label,
+        "object_pk": str(values["object_pk"]),
+        "change": _CHANGE_NAMES.get(values["action"], str(values["action"])),
+        "fields": sorted(changes) if isinstance(changes, dict) else [],
+        "digest": chain.logentry_digest(values, label),
+    }
 
 
 def _chain_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
@@ -134,18 +153,12 @@ def _chain_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> Non
     """
     if not created:
         return
-    label = logentry_model_label(instance)
     values = {name: getattr(instance, name) for name in chain.LOGENTRY_FIELDS}
     services.record(
         AuditAction.MODEL_CHANGED,
         actor=instance.actor if instance.actor_id else None,
         target=instance,
-        logentry=instance.pk,
-        model=label,
-        object_pk=str(instance.object_pk),
-        change=_ACTION_NAMES.get(instance.action, str(instance.action)),
-        fields=sorted(instance.changes) if isinstance(instance.changes, dict) else [],
-        digest=chain.logentry_digest(values, label),
+        **field_change_data(values, logentry_model_label(instance)),
     )
 
 

@@ -18,7 +18,7 @@ def chain_existing_log_entries(apps, schema_editor):
     from audit import chain
     from audit.bulk import GeneratedEntry, append_generated
     from audit.models import AuditAction, AuditEntry
-    from audit.registry import logentry_model_label
+    from audit.registry import field_change_data, logentry_model_label
 
     named = {
         int(pk)
@@ -45,15 +45,7 @@ def chain_existing_log_entries(apps, schema_editor):
                     actor_label=row["actor_email"] or "",
                     target_type="auditlog.logentry",
                     target_id=str(row["id"]),
-                    data={
-                        "logentry": row["id"],
-                        "model": label,
-                        "object_pk": str(row["object_pk"]),
-                        "change": {0: "create", 1: "update", 2: "delete", 3: "access"}.get(row["action"], "other"),
-                        "fields": sorted(row["changes"]) if isinstance(row["changes"], dict) else [],
-                        "digest": chain.logentry_digest(row, label),
-                        "backfilled": True,
-                    },
+                    data=field_change_data(row, label) | {"backfilled": True},
                 )
             )
         append_generated(entries)
