@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from . import chain
+from . import anchors, chain
 
 COLUMNS = chain.STORED_FIELDS  # COPY writes the columns an entry is hashed and stored with
 
@@ -59,6 +59,7 @@ def append_generated(entries: Iterable[GeneratedEntry]) -> int:
         rows.append(tuple(json.dumps(entry.data) if name == "data" else getattr(entry, name) for name in COLUMNS))
     if rows:
         _insert(rows)
+        anchors.anchor_on_commit(seq, prev_hash)
     return seq
 
 

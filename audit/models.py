@@ -69,6 +69,8 @@ class AuditAction(models.TextChoices):
 
     AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
     AUDIT_VERIFIED = "audit.verified", "Audit chain verified"
+    # One per django-auditlog field-change entry: its id and digest, so the chain covers it.
+    MODEL_CHANGED = "model.changed", "Model fields changed"
 
 
 class AuditEntryQuerySet(models.QuerySet):

@@ -26,6 +26,14 @@ Rules, enforced by `track()` so that a careless registration fails at start-up, 
 
 The acting agent and client address of web requests are bound by `AuditlogContextMiddleware`;
 Celery tasks have no request, so they name their actor with `acting_as(actor)`.
+
+Every LogEntry, however it is written (a model's save or delete, a many-to-many change, a direct
+create), is covered by the hash chain: `_chain_log_entry` appends a `model.changed` entry naming
+its id and the digest of its content (`chain.logentry_digest`), in the same transaction as the
+row. `verify_audit` recomputes every row's digest: an altered, deleted or unchained LogEntry is
+reported by id. (auditlog's own `post_log` signal is not used: it does not fire for
+many-to-many changes.) So a tracked save takes the chain lock like `record()` does: a service
+takes the row locks it needs before its first tracked save, not only before its first record().
 """
 
 import re
@@ -35,11 +43,13 @@ from contextlib import contextmanager
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Model
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 
-from . import context
+from . import chain, context, services
+from .models import AuditAction
 
 MASK = "[masked]"
 _SECRET_NAME = re.compile(r"(^|_)password(_hash)?$|secret|token|otp|(^|_)key$|^bin_key$|code_hash|hashed|(^|_)code$")
@@ -106,6 +116,53 @@ def _neutral_object_repr(sender, instance: LogEntry, **kwargs) -> None:
 
 
 pre_save.connect(_neutral_object_repr, sender=LogEntry, dispatch_uid="audit.registry.neutral_object_repr")
+
+
+def logentry_model_label(log_entry: LogEntry) -> str:
+    content_type = ContentType.objects.get_for_id(log_entry.content_type_id)  # cached per process
+    return f"{content_type.app_label}.{content_type.model}"
+
+
+_CHANGE_NAMES = {
+    LogEntry.Action.CREATE: "create",
+    LogEntry.Action.UPDATE: "update",
+    LogEntry.Action.DELETE: "delete",
+    LogEntry.Action.ACCESS: "access",
+}
+
+
+def field_change_data(values: dict, label: str) -> dict:
+    """What the chained `model.changed` entry of a LogEntry says: its id and digest, and for the
+    viewer the model, object and names (never values) of the changed fields."""
+    changes = values["changes"]
+    return {
+        "logentry": values["id"],
+        "model": label,
+        "object_pk": str(values["object_pk"]),
+        "change": _CHANGE_NAMES.get(values["action"], str(values["action"])),
+        "fields": sorted(changes) if isinstance(changes, dict) else [],
+        "digest": chain.logentry_digest(values, label),
+    }
+
+
+def _chain_log_entry(sender, instance: LogEntry, created: bool, **kwargs) -> None:
+    """Append the chained `model.changed` entry of a new LogEntry, in the transaction that wrote it.
+
+    If the append fails, the save fails with it (inside a transaction, the LogEntry rolls back
+    too); in autocommit a crash between the two leaves a row verify_audit reports as unchained.
+    """
+    if not created:
+        return
+    values = {name: getattr(instance, name) for name in chain.LOGENTRY_FIELDS}
+    services.record(
+        AuditAction.MODEL_CHANGED,
+        actor=instance.actor if instance.actor_id else None,
+        target=instance,
+        **field_change_data(values, logentry_model_label(instance)),
+    )
+
+
+post_save.connect(_chain_log_entry, sender=LogEntry, dispatch_uid="audit.registry.chain_log_entry")
 
 
 class AuditlogContextMiddleware:

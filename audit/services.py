@@ -6,7 +6,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import chain, context, exports, selectors
+from . import anchors, chain, context, exports, selectors
 from .models import AuditAction, AuditEntry
 
 
@@ -46,6 +46,7 @@ def record(
     )
     entry.hash = chain.entry_hash(entry)
     entry.save(force_insert=True)
+    anchors.anchor_on_commit(entry.seq, entry.hash)
     return entry
 
 

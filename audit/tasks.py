@@ -7,7 +7,7 @@ from . import anchors
 
 @shared_task(name="audit.anchor_chain_head", ignore_result=True)
 def anchor_chain_head() -> int | None:
-    """Copy the chain head to the anchor sink (every 5 minutes, see CELERY_BEAT_SCHEDULE).
+    """Copy the chain head to the anchor sink (every 30 s, see CELERY_BEAT_SCHEDULE).
 
     Safe to run twice: a repeated anchor names the same (seq, hash) and verifies the same way.
     """

@@ -175,9 +175,14 @@ AUDITLOG_STORE_JSON_CHANGES = True
 AUDITLOG_CID_GETTER = "audit.context.current_request_id"
 AUDITLOG_MASK_CALLABLE = "audit.registry.mask"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
-# The chain head is written here every few minutes (audit.tasks.anchor_chain_head); keep it on
-# storage the database owner cannot rewrite (another host, an append-only or WORM volume).
+# The chain head is appended here within about a second of every append, by every process that
+# appends (audit/anchors.py), and every 30 s by beat; keep it on storage the database owner cannot
+# rewrite (another host, an append-only or WORM volume).
 AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl")))
+# At most one anchor line per process per this many seconds; appends meanwhile are coalesced.
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.float("AUDIT_ANCHOR_INTERVAL_SECONDS", default=1.0)
+# verify_audit fails when an entry older than this has no anchor at or after it.
+AUDIT_ANCHOR_MAX_AGE_SECONDS = env.int("AUDIT_ANCHOR_MAX_AGE_SECONDS", default=60)
 
 # Campaign detection: how far back the same attacker IP or network links other customers' incidents.
 CAMPAIGN_WINDOW_DAYS = env.int("CAMPAIGN_WINDOW_DAYS", default=14)
@@ -286,7 +291,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Copy the audit chain head outside the database (audit/anchors.py).
-    "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 5 * 60.0},
+    # Every process also anchors its own appends within a second; this covers one that died first.
+    "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 30.0},
     # Re-enqueue customer emails left queued (broker down) or sending (worker killed).
     "outbox-sweep": {"task": "incidents.tasks.sweep_customer_updates", "schedule": 60.0},
     # SLA and breach-notification clocks about to run out or run out: alert each team once.

@@ -145,15 +145,16 @@ def find_hits(incident: Incident, indicators: list[Indicator] | None = None) -> 
     return hits
 
 
-def prepare(incident: Incident) -> list[Hit]:
+def prepare(incident: Incident, indicators: list[Indicator] | None = None) -> list[Hit]:
     """Find the hits and lock every incident detection may then write to, in primary-key order.
 
-    Called before the service writes its first audit entry: appending to the audit chain holds
-    a desk-wide lock until commit, and a service elsewhere may hold one of these incident rows
-    while it waits for that lock. Taking the rows first means detection never waits for a row
-    while holding the chain, so the two cannot deadlock.
+    Called before the service writes its first audit entry, a tracked model's save included (its
+    field change is chained, see audit.registry): appending to the audit chain holds a desk-wide
+    lock until commit, and a service elsewhere may hold one of these incident rows while it waits
+    for that lock. Taking the rows first means detection never waits for a row while holding the
+    chain, so the two cannot deadlock. `indicators`: the incident's own, as they are about to be saved.
     """
-    hits = find_hits(incident)
+    hits = find_hits(incident, indicators)
     if hits:
         linked = {incident.pk, *(hit.other.incident_id for hit in hits)}
         in_campaigns = CampaignMember.objects.filter(incident_id__in=linked).values("campaign_id")

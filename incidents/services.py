@@ -282,9 +282,12 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
         raise PlaybookError("Choose unauthorized, legitimate or unknown.")
     indicator = Indicator.objects.select_for_update().get(pk=indicator.pk)
     indicator.verdict = verdict
+    hits = []
+    if detecting:  # locks what detection writes before auditing, and the saves below are audited
+        own = [indicator if other.pk == indicator.pk else other for other in incident.indicators.all()]
+        hits = campaigns.prepare(incident, own)
     indicator.save(update_fields=["verdict"])
     _save(incident, actor)
-    hits = campaigns.prepare(incident) if detecting else []  # locks what detection writes, before auditing
     _record(AuditAction.INDICATOR_VERDICT, incident, actor, target=indicator, ip=indicator.ip, verdict=verdict)
     if hits:
         campaigns.detect(incident, actor=actor, hits=hits)

@@ -3,6 +3,7 @@ as streamed CSV and JSON Lines, and every export itself on the record."""
 
 import csv
 import io
+import itertools
 import json
 
 import pytest
@@ -149,8 +150,10 @@ def test_jsonl_export_carries_the_hashes_for_independent_checking(auditor):
     seed(3)
     lines = body(client.get("/audit/export.jsonl")).splitlines()
     items = [json.loads(line) for line in lines]
-    assert [item["seq"] for item in items] == [1, 2, 3, 4]  # the auditor's sign-in, then the three
-    assert items[1]["prev_hash"] == items[0]["hash"]
+    # The auditor's account (its chained auditlog entries) and sign-in, then the three.
+    assert [item["seq"] for item in items] == list(range(1, len(items) + 1))
+    assert [item["action"] for item in items[-3:]] == ["incident.viewed"] * 3
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(items))
     assert AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED, data__format="jsonl").count() == 1
 
 
