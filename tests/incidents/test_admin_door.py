@@ -93,6 +93,7 @@ def test_an_admin_change_of_the_email_of_record_is_a_masked_chained_entry_and_th
 
 def test_a_new_email_of_record_needs_a_reason_and_bad_input_loses_nothing(as_boss, kari):
     url = reverse("admin:incidents_customer_change", args=[kari.pk])
+    CustomerFactory(account_reference="ACC-99999")
     before = AuditEntry.objects.count()
     response = as_boss.post(url, _customer_form(kari, email="new@example.org", display_name="Kari Typed"))
     page = response.content.decode()
@@ -100,7 +101,6 @@ def test_a_new_email_of_record_needs_a_reason_and_bad_input_loses_nothing(as_bos
     assert 'value="Kari Typed"' in page  # what was typed is still in the form
     response = as_boss.post(url, _customer_form(kari, email="not-an-address", reason="asked"))
     assert response.status_code == 200 and "valid email address" in response.content.decode()
-    CustomerFactory(account_reference="ACC-99999")
     response = as_boss.post(url, _customer_form(kari, account_reference="acc-99999"))
     assert "Another customer has this account reference" in response.content.decode()
     kari.refresh_from_db()
