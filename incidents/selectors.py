@@ -125,6 +125,8 @@ def ip_query(text: str) -> Q:
     limited in size there.
     """
     text = text.strip()
+    if "%" in text:  # fe80::1%eth0: a zone names an interface of one machine; databases refuse it
+        raise ValueError("An address with a zone (%…) is local to one machine: leave the zone out.")
     if "/" in text:
         network = ipaddress.ip_network(text, strict=False)
         if network.num_addresses == 1:
