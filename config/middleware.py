@@ -45,9 +45,7 @@ def _has_nul(request) -> bool:
     for data in (request.GET, request.COOKIES):
         if _mapping_has_nul(data):
             return True
-    if request.method == "POST" and _mapping_has_nul(request.POST):
-        return True
-    return False
+    return request.method == "POST" and _mapping_has_nul(request.POST)
 
 
 def _mapping_has_nul(data) -> bool:
