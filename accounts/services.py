@@ -13,6 +13,7 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device, VerifyNotAllowed
@@ -22,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit import services as audit
 from audit.models import AuditAction, AuditEntry
 
+from . import sessions
 from .models import User
 
 TOTP_DEVICE_NAME = "Authenticator app"
@@ -174,6 +176,23 @@ def reauthenticate(user: User, *, password: str, token: str) -> None:
         raise TwoFactorError("Password or code is not right.", reason="wrong_password")
     verify_second_factor(user, token)
     audit.record(AuditAction.REAUTHENTICATED, actor=user, target=user)
+
+
+@transaction.atomic
+def change_password(user: User, *, new_password: str, keep_sid: str | None) -> int:
+    """The agent sets a new password (after re-authenticating); returns how many other sessions ended.
+
+    Every other browser signed in as the agent is signed out: a thief holding a session loses it
+    with the old password. The browser that made the change keeps its session (`keep_sid`).
+    Django's password validators decide what is acceptable (ValidationError otherwise).
+    """
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    ended = sessions.end_sessions(user, actor=user, keep_sid=keep_sid) if keep_sid else 0
+    audit.record(AuditAction.PASSWORD_CHANGED, actor=user, target=user, other_sessions_ended=ended)
+    notify_agent(user, "password_changed")
+    return ended
 
 
 def backup_codes_left(user: User) -> int:

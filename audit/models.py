@@ -60,6 +60,7 @@ class AuditAction(models.TextChoices):
 
     AUDIT_EXPORTED = "audit.exported", "Audit trail exported"
     AUDIT_VERIFIED = "audit.verified", "Audit chain verified"
+    PASSWORD_CHANGED = "auth.password_changed", "Password changed by the agent"
 
 
 class AuditEntryQuerySet(models.QuerySet):
