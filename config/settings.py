@@ -112,6 +112,7 @@ TEMPLATES = [
                 "accounts.context_processors.navigation",
                 "incidents.context_processors.sla_banner",
             ],
+            "builtins": ["config.bidi"],
         },
     },
 ]

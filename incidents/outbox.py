@@ -16,6 +16,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from audit import services as audit
+from config.bidi import isolate_text
 from audit.models import AuditAction
 
 from .models import CustomerUpdate, Incident, Language, UpdateStatus
@@ -90,7 +91,8 @@ def clean_header(value: str) -> str:
 def base_context(incident: Incident) -> dict:
     customer = incident.customer
     return {
-        "customer_name": clean_header(customer.display_name),  # one line: it opens every email
+        # One line (it opens every email), isolated: its direction cannot reorder the greeting.
+        "customer_name": isolate_text(clean_header(customer.display_name)),
         "reference": incident.reference,
         "account_reference": customer.account_reference,
     }
