@@ -16,8 +16,8 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from audit import services as audit
-from config.bidi import isolate_text
 from audit.models import AuditAction
+from config.bidi import isolate_text
 
 from .models import CustomerUpdate, Incident, Language, UpdateStatus
 
