@@ -473,12 +473,13 @@ def campaign_detail(pk: int) -> dict:
                 timeline.append(
                     {
                         "at": m.escalation.claimed_at,
-                        "text": f"{m.incident.reference} claimed by {m.escalation.claimed_by}",
+                        "text": f"{m.incident.reference} claimed by",
+                        "who": m.escalation.claimed_by,  # a name: the page shows it isolated
                     }
                 )
     if campaign.decided_at:
         timeline.append(
-            {"at": campaign.decided_at, "text": f"{campaign.get_status_display()} by {campaign.decided_by}"}
+            {"at": campaign.decided_at, "text": f"{campaign.get_status_display()} by", "who": campaign.decided_by}
         )
     timeline.sort(key=lambda event: event["at"])
     return {
