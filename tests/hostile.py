@@ -100,13 +100,27 @@ def build_world(django_capture_on_commit_callbacks):
         unconfirmed = opened(customers[3])
         services.close_not_confirmed(unconfirmed, reason=TEXT, actor=agent, expected_version=unconfirmed.version)
 
+        # At each remaining step, so every step's form is on some page; an escalation the boss works.
+        more = [CustomerFactory(display_name=NAME, language="en") for _ in range(4)]
+        walk_to(vouched(opened(more[0])), Stage.SECURE, agent)
+        walk_to(vouched(opened(more[1])), Stage.ESCALATE, agent)
+        walk_to(vouched(opened(more[2])), Stage.POST_INCIDENT, agent)
+        worked = services.escalate(opened(more[3]), to_team="security", reason=TEXT, severity=3, actor=agent)
+        services.claim_escalation(worked, actor=boss)
+
         # 5. A campaign: another customer's incident shares the attacker's address.
         linked = opened(customers[4], severity=3)
         services.add_indicators_from_log(linked, log_text=f"{TEXT} 185.220.101.7", actor=agent)
+        verification.send_code(linked, identified_by="account_reference", actor=agent)  # a code is pending
+    # A failed email (its error is shown, and can be retried); outside the block, once it was sent.
+    linked.customer_updates.filter(template="acknowledgement").update(status="failed", last_error=TEXT)
+    with django_capture_on_commit_callbacks(execute=True):
         dismissed = Campaign.objects.create(
             status=CampaignStatus.DISMISSED, decided_by=boss, decided_at=timezone.now(), decision_reason=TEXT
         )
         CampaignMember.objects.create(campaign=dismissed, incident=unconfirmed, reason=TEXT[:500], matched_ip="8.8.8.8")
+        suspected = Campaign.objects.create(created_by=boss)
+        CampaignMember.objects.create(campaign=suspected, incident=done, reason=TEXT[:500], matched_ip="8.8.4.4")
         AllowedNetwork.objects.create(network="198.51.100.0/24", label=NAME[:120])
         SlaAlert.objects.create(
             key="hostile-alert", clock="claim", kind="breached", team="tier2", incident=busy, due_at=timezone.now()
