@@ -252,12 +252,12 @@ def _post_every_form(fuzzer, urls, *, admin: bool, per_field: int) -> list[str]:
         for form in posted:
             base = {field: values[0] if values else "" for field, values in form["fields"].items()}
             fuzzer.request("post", url, base)
-            for field in base:
+            for field in base if "method" in form else ():  # a rendered form: field by field
                 if field == "csrfmiddlewaretoken":
                     continue
                 for value in _rotation(next(counter), per_field):
                     fuzzer.request("post", url, {**base, field: value})
-            for value in _rotation(next(counter) * 7, 2):
+            for value in _rotation(next(counter) * 7, 3):
                 fuzzer.request("post", url, {f: (v if f == "csrfmiddlewaretoken" else value) for f, v in base.items()})
             body = "&".join(f"{quote(f)}={RAW[next(counter) % len(RAW)]}" for f in base)
             fuzzer.request("post", url, body, content_type="application/x-www-form-urlencoded")
