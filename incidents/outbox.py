@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from audit import services as audit
 from audit.models import AuditAction
-from config.bidi import isolate_text
+from config.bidi import balanced, isolate_text
 
 from .models import CustomerUpdate, Incident, Language, UpdateStatus
 
@@ -63,6 +63,9 @@ def render_update(template: str, language: str, context: dict) -> tuple[str, str
     them like anything else a person typed. Only the HTML body is markup, escaped as it renders.
     """
     lang = email_language(template, language)
+    # Typed text keeps its bidirectional controls, but whatever it opens it closes: an override
+    # in a message cannot reorder the sentences of ours that follow it.
+    context = {key: balanced(value) if isinstance(value, str) else value for key, value in context.items()}
     context = {**context, "lang": lang, "dir": "rtl" if lang in RTL_LANGUAGES else "ltr"}
     with translation.override(lang):
         subject = render_to_string(f"emails/{lang}/{template}.subject.txt", context)

@@ -61,3 +61,12 @@ def test_html_names_are_escaped_inside_bdi_and_text_names_inside_fsi_pdi():
     assert isolate(f"<b>Eve</b>{RLO}") == f"<bdi>&lt;b&gt;Eve&lt;/b&gt;{RLO}{PDF}</bdi>"
     assert isolate(None) == "" and isolate("") == ""
     assert isolate_text(f"Eve{RLO}") == f"{FSI}Eve{RLO}{PDF}{PDI}"
+
+
+def test_an_override_typed_into_an_email_is_closed_before_our_text_goes_on():
+    from incidents.outbox import render_update
+
+    context = {"customer_name": "Kari", "reference": "INC-000001", "message": f"see{RLO}txet"}
+    _subject, text, html = render_update("progress", "en", context)
+    assert f"see{RLO}txet{PDF}" in text and f"see{RLO}txet{PDF}" in html
+    assert _depth_never_negative_and_ends_at_zero(text)
