@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils import formats, timezone
@@ -29,6 +29,15 @@ class SignInForm(AuthenticationForm):
                 f"Your access to Bulwark ended on {when}. Ask a supervisor to extend it.",
                 code="access_expired",
             )
+
+
+class NewPasswordForm(SetPasswordForm):
+    """A new password, typed twice, checked by Django's password validators (see settings)."""
+
+    error_messages = {"password_mismatch": "The two passwords do not match: type the same new password twice."}
+
+    def save(self, commit=True):  # the service sets the password, audited; the form only validates
+        raise NotImplementedError("use accounts.services.change_password")
 
 
 class TokenForm(forms.Form):

@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+import config.lookups  # noqa: F401  (integer `in` lookups that cannot overflow, for every model)
+
 from .roles import Role
 
 

@@ -14,6 +14,7 @@ import django_otp
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,7 @@ from audit.masking import changes as audit_changes
 from audit.masking import mask_email, mask_name
 from audit.models import AuditAction, AuditEntry
 
+from . import sessions
 from .models import User
 from .roles import AGENT_ADMIN_ROLES
 
@@ -179,6 +181,23 @@ def reauthenticate(user: User, *, password: str, token: str) -> None:
         raise TwoFactorError("Password or code is not right.", reason="wrong_password")
     verify_second_factor(user, token)
     audit.record(AuditAction.REAUTHENTICATED, actor=user, target=user)
+
+
+@transaction.atomic
+def change_password(user: User, *, new_password: str, keep_sid: str | None) -> int:
+    """The agent sets a new password (after re-authenticating); returns how many other sessions ended.
+
+    Every other browser signed in as the agent is signed out: a thief holding a session loses it
+    with the old password. The browser that made the change keeps its session (`keep_sid`).
+    Django's password validators decide what is acceptable (ValidationError otherwise).
+    """
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    ended = sessions.end_sessions(user, actor=user, keep_sid=keep_sid) if keep_sid else 0
+    audit.record(AuditAction.PASSWORD_CHANGED, actor=user, target=user, other_sessions_ended=ended)
+    notify_agent(user, "password_changed")
+    return ended
 
 
 def backup_codes_left(user: User) -> int:

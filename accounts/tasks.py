@@ -15,6 +15,10 @@ NOTICES = {
         "Bulwark: your backup codes were replaced",
         "New backup codes were just made for your Bulwark account; the old ones no longer work.",
     ),
+    "password_changed": (
+        "Bulwark: your password was changed",
+        "The password of your Bulwark account was just changed; every other browser signed in was signed out.",
+    ),
     "factor_reset": (
         "Bulwark: your two-factor authentication was reset",
         "A supervisor reset the two-factor authentication of your Bulwark account. "

@@ -9,6 +9,7 @@ urlpatterns = [
     path("verify/", views.verify, name="verify"),
     path("enrol/", views.enrol, name="enrol"),
     path("profile/", views.profile, name="profile"),
+    path("password/", views.change_password, name="password-change"),
     path("backup-codes/", views.regenerate_backup_codes, name="backup-codes"),
     path("confirm/", views.reauth, name="reauth"),
     path("sessions/", views.session_list, name="session-list"),

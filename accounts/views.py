@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +13,7 @@ from django_otp import login as otp_login
 
 from . import services, sessions
 from .access import REAUTH_KEY, first_factor_only, public, reauth_required, role_required
-from .forms import EnrolmentForm, ReauthForm, SignInForm, TokenForm
+from .forms import EnrolmentForm, NewPasswordForm, ReauthForm, SignInForm, TokenForm
 from .middleware import SESSION_STARTED_KEY
 from .models import User
 from .roles import AGENT_ADMIN_ROLES, Role
@@ -164,6 +165,23 @@ def profile(request):
         "accounts/profile.html",
         {"backup_codes_left": services.backup_codes_left(request.user)},
     )
+
+
+@reauth_required
+def change_password(request):
+    """The agent sets a new password after confirming it is them; their other sessions end."""
+    form = NewPasswordForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ended = services.change_password(
+            request.user,
+            new_password=form.cleaned_data["new_password1"],
+            keep_sid=request.session.get(sessions.SID_KEY),
+        )
+        update_session_auth_hash(request, request.user)  # this browser stays signed in
+        others = f"{ended} other session{'s' if ended != 1 else ''}"
+        messages.success(request, f"Your password was changed; {others} signed out.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @role_required(AGENT_ADMIN_ROLES)

@@ -71,6 +71,7 @@ class AuditAction(models.TextChoices):
     AUDIT_VERIFIED = "audit.verified", "Audit chain verified"
     # One per django-auditlog field-change entry: its id and digest, so the chain covers it.
     MODEL_CHANGED = "model.changed", "Model fields changed"
+    PASSWORD_CHANGED = "auth.password_changed", "Password changed by the agent"
 
 
 class AuditEntryQuerySet(models.QuerySet):

@@ -2,14 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from django_otp.admin import OTPAdminSite
 
 from accounts.access import public
 
+from .admin_site import DeskAdminSite
 from .health import healthz
 
 # The admin demands a verified second factor itself too, not only through our middleware.
-admin.site.__class__ = OTPAdminSite
+admin.site.__class__ = DeskAdminSite
 admin.site.site_header = "Bulwark administration"
 admin.site.site_title = "Bulwark admin"
 

@@ -264,7 +264,7 @@ class IncidentFilterForm(forms.Form):
             except ValueError as exc:
                 raise forms.ValidationError(
                     str(exc)
-                    if "4,096" in str(exc)
+                    if "4,096" in str(exc) or "zone" in str(exc)
                     else "Enter an IPv4 or IPv6 address, or a network like 203.0.113.0/24."
                 ) from exc
         return text

@@ -732,6 +732,8 @@ class AllowedNetwork(models.Model):
         from django.core.exceptions import ValidationError
 
         try:
+            if "%" in self.network:  # a zone (fe80::%eth0/64) is local to one machine
+                raise ValueError(self.network)
             network = ipaddress.ip_network(self.network.strip(), strict=False)
         except ValueError as exc:
             raise ValidationError(

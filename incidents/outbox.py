@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from audit import services as audit
 from audit.models import AuditAction
+from config.bidi import balanced, isolate_text
 
 from .models import CustomerUpdate, Incident, Language, UpdateStatus
 
@@ -61,14 +62,28 @@ def email_language(template: str, language: str) -> str:
 
 
 def render_update(template: str, language: str, context: dict) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) in the customer's language, falling back to English."""
+    """(subject, plain text, HTML) in the customer's language, falling back to English.
+
+    The subject and the plain text are rendered with autoescape off (they are not HTML) and come
+    back as ordinary strings, not "safe" markup: a page that shows them (the previews) escapes
+    them like anything else a person typed. Only the HTML body is markup, escaped as it renders.
+    """
     lang = email_language(template, language)
+    # Typed text keeps its bidirectional controls, but whatever it opens it closes: an override
+    # in a message cannot reorder the sentences of ours that follow it.
+    context = {key: balanced(value) if isinstance(value, str) else value for key, value in context.items()}
     context = {**context, "lang": lang, "dir": "rtl" if lang in RTL_LANGUAGES else "ltr"}
     with translation.override(lang):
         subject = render_to_string(f"emails/{lang}/{template}.subject.txt", context)
         text = render_to_string(f"emails/{lang}/{template}.txt", context)
         html = render_to_string(f"emails/{lang}/{template}.html", context)
-    return clean_header(subject), text, html
+    return clean_header(subject), plain(text), html
+
+
+def plain(text: str) -> str:
+    """The same characters as a plain `str`: a template's output is marked safe for HTML, and
+    plain text must never be trusted as markup."""
+    return str.__str__(text)
 
 
 def clean_header(value: str) -> str:
@@ -85,7 +100,8 @@ def clean_header(value: str) -> str:
 def base_context(incident: Incident) -> dict:
     customer = incident.customer
     return {
-        "customer_name": clean_header(customer.display_name),  # one line: it opens every email
+        # One line (it opens every email), isolated: its direction cannot reorder the greeting.
+        "customer_name": isolate_text(clean_header(customer.display_name)),
         "reference": incident.reference,
         "account_reference": customer.account_reference,
     }

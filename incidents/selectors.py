@@ -126,6 +126,8 @@ def ip_query(text: str) -> Q:
     limited in size there.
     """
     text = text.strip()
+    if "%" in text:  # fe80::1%eth0: a zone names an interface of one machine; databases refuse it
+        raise ValueError("An address with a zone (%…) is local to one machine: leave the zone out.")
     if "/" in text:
         network = ipaddress.ip_network(text, strict=False)
         if network.num_addresses == 1:
@@ -472,12 +474,13 @@ def campaign_detail(pk: int) -> dict:
                 timeline.append(
                     {
                         "at": m.escalation.claimed_at,
-                        "text": f"{m.incident.reference} claimed by {m.escalation.claimed_by}",
+                        "text": f"{m.incident.reference} claimed by",
+                        "who": m.escalation.claimed_by,  # a name: the page shows it isolated
                     }
                 )
     if campaign.decided_at:
         timeline.append(
-            {"at": campaign.decided_at, "text": f"{campaign.get_status_display()} by {campaign.decided_by}"}
+            {"at": campaign.decided_at, "text": f"{campaign.get_status_display()} by", "who": campaign.decided_by}
         )
     timeline.sort(key=lambda event: event["at"])
     return {
