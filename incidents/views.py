@@ -647,7 +647,7 @@ IP_PAGE_SIZE = 50
 def ip_search(request):
     form = forms.IncidentFilterForm({"ip": request.GET.get("ip", "")})
     page = None
-    if request.GET.get("ip") and form.is_valid():
+    if form.is_valid() and form.cleaned_data["ip"]:
         page = selectors.keyset_page(
             selectors.incidents_with_ip(request.user, form.cleaned_data["ip"]),
             older=request.GET.get("older"),

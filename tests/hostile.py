@@ -31,6 +31,7 @@ def build_world(django_capture_on_commit_callbacks):
     from accounts.models import AgentSession
     from incidents import breaches, services, verification
     from incidents.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus, SlaAlert
+    from incidents.customers import change_customer
     from tests.factories import CustomerFactory, UserFactory
     from tests.incidents.test_playbook import walk_to
 
@@ -122,6 +123,11 @@ def build_world(django_capture_on_commit_callbacks):
         suspected = Campaign.objects.create(created_by=boss)
         CampaignMember.objects.create(campaign=suspected, incident=done, reason=TEXT[:500], matched_ip="8.8.4.4")
         AllowedNetwork.objects.create(network="198.51.100.0/24", label=NAME[:120])
+        # A changed email of record: the address history and the notice to the old address.
+        # Its open incident shows the hold: a code to the previous address, or a supervisor's override.
+        moved = CustomerFactory(display_name=NAME)
+        opened(moved)
+        change_customer(moved, actor=boss, email="new.address@example.org", reason=TEXT)
         SlaAlert.objects.create(
             key="hostile-alert", clock="claim", kind="breached", team="tier2", incident=busy, due_at=timezone.now()
         )
