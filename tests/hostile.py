@@ -30,8 +30,8 @@ def build_world(django_capture_on_commit_callbacks):
 
     from accounts.models import AgentSession
     from incidents import breaches, services, verification
-    from incidents.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus, SlaAlert
     from incidents.customers import change_customer
+    from incidents.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus, SlaAlert
     from tests.factories import CustomerFactory, UserFactory
     from tests.incidents.test_playbook import walk_to
 
