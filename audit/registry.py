@@ -39,6 +39,8 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Model
 from django.db.models.signals import pre_save
 
+from incidents.fields import redact_text_columns
+
 from . import context
 
 MASK = "[masked]"
@@ -106,6 +108,8 @@ def _neutral_object_repr(sender, instance: LogEntry, **kwargs) -> None:
 
 
 pre_save.connect(_neutral_object_repr, sender=LogEntry, dispatch_uid="audit.registry.neutral_object_repr")
+# Unmasked changes (a label, a rule's title) are free text: no card number in them either.
+pre_save.connect(redact_text_columns, sender=LogEntry, dispatch_uid="audit.registry.redact_text_columns")
 
 
 class AuditlogContextMiddleware:

@@ -18,7 +18,6 @@ from audit.models import AuditAction
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
 from .outbox import notify_customer
 from .playbook import PlaybookError
-from .redaction import redacted
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -141,7 +140,7 @@ def override(incident: Incident, *, reason: str, actor) -> CallerVerification:
         identified_by=IdentifiedBy.SUPERVISOR,
         status=VerificationStatus.OVERRIDDEN,
         verified_at=timezone.now(),
-        override_reason=redacted(reason),
+        override_reason=reason,
         requested_by=actor,
     )
     _record(AuditAction.CALLER_OVERRIDE, verification, actor)
