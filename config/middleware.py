@@ -1,3 +1,10 @@
+from urllib.parse import urlencode
+
+from django.http import HttpResponseRedirect
+
+from incidents.redaction import redacted
+
+
 class PermissionsPolicyMiddleware:
     """The desk needs no camera, microphone, location, payment or USB access: say so to the browser."""
 
@@ -10,3 +17,22 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", self.POLICY)
         return response
+
+
+class RedactCardNumbersInQueryMiddleware:
+    """A GET whose query string holds a card number (typed into the incident search or the IP
+    search) is answered with a 303 to the same URL with the number redacted: the page, the
+    browser's history and every later log line see only the redacted search. The redacted search
+    still works (stored text holds the same marker)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD") and request.META.get("QUERY_STRING"):
+            query = request.GET
+            clean = [(redacted(key), redacted(value)) for key, values in query.lists() for value in values]
+            if clean != [(key, value) for key, values in query.lists() for value in values]:
+                location = request.path + "?" + urlencode(clean)
+                return HttpResponseRedirect(location, status=303)
+        return self.get_response(request)
