@@ -5,7 +5,8 @@ from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from audit import bulk, services as audit
+from audit import bulk
+from audit import services as audit
 from audit.models import AuditAction, AuditEntry
 from audit.verification import verify_chain
 from incidents.fields import ELLIPSIS, CardNumberRefused, fit
@@ -132,7 +133,11 @@ def test_generated_audit_entries_are_redacted_before_hashing(postgres):
     from django.utils import timezone
 
     bulk.append_generated(
-        [bulk.GeneratedEntry(created_at=timezone.now(), action="incident.note_added", user_agent=CARD, data={"t": CARD})]
+        [
+            bulk.GeneratedEntry(
+                created_at=timezone.now(), action="incident.note_added", user_agent=CARD, data={"t": CARD}
+            )
+        ]
     )
     row = AuditEntry.objects.values("user_agent", "data").get()
     assert MARKER in row["user_agent"] and MARKER in row["data"]["t"]
