@@ -225,3 +225,17 @@ def test_an_ip_search_with_a_card_number_is_redirected_and_answers_without_error
 def test_ordinary_searches_are_not_redirected(agent, verified_client):
     client = verified_client(agent)
     assert client.get(reverse("incidents:incident-list"), {"q": "123456789 987654321"}).status_code == 200
+
+
+def test_celery_worker_and_beat_handlers_get_the_filter():
+    """Celery sets up its own handlers (not settings.LOGGING); its setup signals add the filter."""
+    from celery.signals import after_setup_logger, after_setup_task_logger
+
+    for signal in (after_setup_logger, after_setup_task_logger):
+        stream = io.StringIO()
+        logger = logging.getLogger(f"tests.celery.{signal.name}")
+        logger.propagate = False
+        logger.addHandler(logging.StreamHandler(stream))
+        signal.send(sender=None, logger=logger, loglevel=logging.INFO, logfile=None, format="", colorize=False)
+        logger.warning("task failed for %s", CARD)
+        assert stream.getvalue() == f"task failed for {MARKER}\n"

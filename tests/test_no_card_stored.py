@@ -255,7 +255,7 @@ def text_columns() -> list[tuple[str, str]]:
             SELECT c.table_name, c.column_name FROM information_schema.columns c
             JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
             WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
-              AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')
+              AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'tsvector')
             ORDER BY 1, 2
             """
         )
@@ -263,7 +263,7 @@ def text_columns() -> list[tuple[str, str]]:
 
 
 def scan_database(cards) -> list[str]:
-    """Every text, varchar, json and jsonb column of every table: where any of `cards` is found."""
+    """Every text, varchar, json, jsonb and tsvector column of every table: where any of `cards` is found."""
     columns = text_columns()
     assert len(columns) > 50 and ("incidents_incident", "summary") in columns
     found = []
