@@ -19,6 +19,7 @@ window is checked at once with integer arithmetic on byte lanes (one byte per di
 multiplying by 0x0101...01). Python code runs per card found, never per character.
 """
 
+import bisect
 import ipaddress
 import re
 import sys
@@ -80,11 +81,12 @@ _CLASSES = _build_table()
 # Positions in the original text: digits, for mapping windows back.
 _NON_DIGITS = re.compile(r"\D*")
 _DIGIT_STEPS = [re.compile(rf"(?:\D*\d){{{1 << power}}}") for power in range(22)]
+_INVISIBLE_BETWEEN_DIGITS = re.compile(rb"(?<=[0-9])\x00+(?=[0-9])")
 _MARKER_BEFORE = "[card number removed, ending "
 _IPV4 = re.compile(
     r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?![0-9]|\.[0-9])"
 )
-_IBAN = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}")
+_IBAN = re.compile(r"(?=([A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}))")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 
 
@@ -147,11 +149,12 @@ def luhn_valid(digits: str) -> bool:
 def _skeletons(text: str) -> list[bytes]:
     """ASCII skeletons of the text: its digits in order, ' ' for a separator, 'x' for a letter or the first
     four characters of a longer run of separators. Invisible format characters are dropped; when there are
-    any, a second skeleton reads them as separators (a card is looked for both ways)."""
+    any, a second skeleton reads those standing between two digits as a separator (a card is looked for
+    both ways: '4111<ZWSP>1111' is one group or two)."""
     classes = b"x" + text.translate(_CLASSES).encode("ascii")
     skeletons = [classes.translate(None, b"\x00")]
     if len(skeletons[0]) < len(classes):
-        skeletons.append(classes.replace(b"\x00", b" "))
+        skeletons.append(_INVISIBLE_BETWEEN_DIGITS.sub(b" ", classes).translate(None, b"\x00"))
     return [skeleton.replace(b"    ", b"xxxx") for skeleton in skeletons]
 
 
@@ -177,8 +180,8 @@ def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
     return by_length
 
 
-def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
-    """{first digit index: length} of every whole-group, issuer-prefixed, Luhn-valid window."""
+def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
+    """(first digit index, length) of every whole-group, issuer-prefixed, Luhn-valid window."""
     size = len(digits)
     group_start = _int(codes.translate(_GROUP_START))
     sequence_start = _int(codes.translate(_SEQUENCE_START))
@@ -195,7 +198,7 @@ def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
     odd_plain = bytearray(doubled)
     odd_plain[1::2] = plain[1::2]  # rightmost digit at an odd index
     even_plain, odd_plain = _int(even_plain), _int(odd_plain)
-    found: dict[int, int] = {}
+    found: set[tuple[int, int]] = set()
     for length, starts in _issuer_starts(digits, size).items():
         starts &= group_start
         if not starts:
@@ -215,7 +218,7 @@ def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
         if not ends:
             continue
         for match in re.finditer(b"\x01", _bytes(ends, size)):
-            found[match.start() - length + 1] = max(found.get(match.start() - length + 1, 0), length)
+            found.add((match.start() - length + 1, length))
     return found
 
 
@@ -223,8 +226,8 @@ def _protected(text: str, start: int, end: int) -> bool:
     """Does text[start:end] overlap a valid IBAN, an IP address or a redaction marker?"""
     if text.endswith(_MARKER_BEFORE, 0, start):
         return True  # the digits an earlier redaction kept
-    around = text[max(0, start - 40) : end + 40]
-    offset = max(0, start - 40)
+    offset = max(0, start - 60)
+    around = text[offset : end + 60]
     if "." in around:
         for match in _IPV4.finditer(around):
             if match.start() + offset < end and match.end() + offset > start:
@@ -232,19 +235,22 @@ def _protected(text: str, start: int, end: int) -> bool:
     if ":" in around:
         for match in _IPV6.finditer(around):
             if match.start() + offset < end and match.end() + offset > start:
-                for candidate in (match.group(), match.group().strip(".")):
+                token = match.group().rstrip(".")
+                # An address glued to a word ("see2001:db8::1") starts after up to 4 hex letters of it.
+                for candidate in (token[cut:] for cut in range(5)):
                     try:
                         ipaddress.IPv6Address(candidate)
                     except ValueError:
                         continue
                     return True
     for match in _IBAN.finditer(around):
-        compact = match.group().replace(" ", "")
+        candidate = match.group(1)
+        compact = candidate.replace(" ", "")
         length = IBAN_LENGTHS.get(compact[:2])
         if not length or len(compact) < length or not _iban_valid(compact[:length]):
             continue
         # The IBAN ends at its length-th character that is not a space.
-        last = match.start() + [i for i, char in enumerate(match.group()) if char != " "][length - 1]
+        last = match.start() + [i for i, char in enumerate(candidate) if char != " "][length - 1]
         if match.start() + offset < end and last + 1 + offset > start:
             return True
     return False
@@ -267,10 +273,10 @@ def _advance(text: str, position: int, count: int) -> int:
     return position
 
 
-def _windows(skeleton: bytes) -> dict[int, int]:
+def _windows(skeleton: bytes) -> set[tuple[int, int]]:
     digits = skeleton.translate(None, _NOT_DIGITS)
     if len(digits) < 13:
-        return {}
+        return set()
     size = len(skeleton)
     is_digit = _int(skeleton.translate(_IS_DIGIT))
     is_gap = _int(skeleton.translate(_IS_GAP))
@@ -287,30 +293,44 @@ def _windows(skeleton: bytes) -> dict[int, int]:
 
 def _find(text: str, first_only: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, last four digits) of each card number in text, in order."""
-    found: dict[int, int] = {}
-    digits = b""
-    for skeleton in _skeletons(text):
-        for first, length in _windows(skeleton).items():
-            found[first] = max(found.get(first, 0), length)
-        digits = digits or skeleton.translate(None, _NOT_DIGITS)
-    cards = []
-    covered = 0  # digits before this index are already part of a card
+    skeletons = _skeletons(text)
+    windows = set().union(*map(_windows, skeletons))
+    if not windows:
+        return []
+    digits = skeletons[0].translate(None, _NOT_DIGITS)
+    spans = {}
     position, at = 0, 0  # text position just after the at-th digit
-    for first in sorted(found):
-        length = found[first]
-        if first < covered:
-            continue
+    for first, length in sorted(windows):
         position, at = _advance(text, position, first - at), first
         start = _NON_DIGITS.match(text, position).end()
         end = _advance(text, start, length)
-        if _protected(text, start, end):
-            continue
-        cards.append((start, end, digits[first + length - 4 : first + length].decode()))
-        position, at = end, first + length
-        covered = first + length
-        if first_only:
-            break
-    return cards
+        if not _protected(text, start, end):
+            spans[first, length] = (start, end, digits[first + length - 4 : first + length].decode())
+            if first_only:
+                return [spans[first, length]]
+    return [spans[window] for window in _most_digits(list(spans))]
+
+
+def _most_digits(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The non-overlapping windows covering the most digits, in order: two cards typed side by side are two
+    cards, not one longer window that happens to pass the checks and leave most of the second in clear."""
+    windows.sort(key=lambda window: window[0] + window[1])
+    ends = [first + length for first, length in windows]
+    best, taken = [0], [False]
+    for index, (first, length) in enumerate(windows):
+        before = bisect.bisect_right(ends, first, 0, index)
+        take = best[before] + length
+        taken.append(take > best[index])
+        best.append(max(take, best[index]))
+    chosen, index = [], len(windows)
+    while index:
+        if taken[index]:
+            first, length = windows[index - 1]
+            chosen.append(windows[index - 1])
+            index = bisect.bisect_right(ends, first, 0, index - 1)
+        else:
+            index -= 1
+    return chosen[::-1]
 
 
 def redact(text: str) -> tuple[str, int]:

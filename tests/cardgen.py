@@ -122,6 +122,9 @@ def formatted_cards(draw, network: str | None = None) -> TypedCard:
     separators = [draw(st.sampled_from(SEPARATORS))] * (len(groups) - 1)
     if separators and draw(st.booleans()):  # broken across a line
         separators[draw(st.integers(0, len(separators) - 1))] = draw(st.sampled_from(LINE_BREAKS))
+    if separators and draw(st.booleans()):  # an invisible character standing in for some separators
+        for index in draw(st.sets(st.integers(0, len(separators) - 1), min_size=1)):
+            separators[index] = draw(st.sampled_from(INVISIBLE))
     typed = groups[0] + "".join(sep + group for sep, group in zip(separators, groups[1:], strict=True))
     for _ in range(draw(st.integers(0, 3))):  # invisible characters anywhere inside
         at = draw(st.integers(1, len(typed) - 1))
