@@ -120,6 +120,8 @@ def formatted_cards(draw, network: str | None = None) -> TypedCard:
         zeros = draw(st.lists(st.sampled_from(DIGIT_ZEROS), min_size=1, max_size=3))
         groups = ["".join(chr(ord(draw(st.sampled_from(zeros))) + int(d)) for d in group) for group in groups]
     separators = [draw(st.sampled_from(SEPARATORS))] * (len(groups) - 1)
+    if separators[:1] == [":"] and len(groups) == 8:  # that is a valid IPv6 address, which stays as typed
+        separators = ["-"] * 7
     if separators and draw(st.booleans()):  # broken across a line
         separators[draw(st.integers(0, len(separators) - 1))] = draw(st.sampled_from(LINE_BREAKS))
     if separators and draw(st.booleans()):  # an invisible character standing in for some separators
