@@ -72,6 +72,8 @@ def _build_table() -> str:
             table.append("\x00")
         elif char.isalnum():
             table.append("x")
+        elif char == ".":
+            table.append(".")  # kept apart for a moment, to find IPv4 addresses
         else:
             table.append(" ")
     return "".join(table)
@@ -83,9 +85,11 @@ _NON_DIGITS = re.compile(r"\D*")
 _DIGIT_STEPS = [re.compile(rf"(?:\D*\d){{{1 << power}}}") for power in range(22)]
 _INVISIBLE_BETWEEN_DIGITS = re.compile(rb"(?<=[0-9])\x00+(?=[0-9])")
 _MARKER_BEFORE = "[card number removed, ending "
-_IPV4 = re.compile(
-    r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?![0-9]|\.[0-9])"
-)
+# Four dot-separated groups of at most 3 digits: an IPv4 address (or a version number), at most 12 digits, so
+# never a card. Fenced off with letters so that its digits never join a card next to it.
+_DOTTED_QUAD = re.compile(rb"(?<![0-9.])([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
+_DOT_IS_SPACE = bytes.maketrans(b".", b" ")
+_IBAN_HINT = re.compile(r"[A-Z]{2}[0-9]{2}")
 _IBAN = re.compile(r"(?=([A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}))")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 
@@ -152,6 +156,8 @@ def _skeletons(text: str) -> list[bytes]:
     any, a second skeleton reads those standing between two digits as a separator (a card is looked for
     both ways: '4111<ZWSP>1111' is one group or two)."""
     classes = b"x" + text.translate(_CLASSES).encode("ascii")
+    if b"." in classes:
+        classes = _DOTTED_QUAD.sub(rb"x\1x\2x\3x\4x", classes).translate(_DOT_IS_SPACE)
     skeletons = [classes.translate(None, b"\x00")]
     if len(skeletons[0]) < len(classes):
         skeletons.append(_INVISIBLE_BETWEEN_DIGITS.sub(b" ", classes).translate(None, b"\x00"))
@@ -223,15 +229,11 @@ def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
 
 
 def _protected(text: str, start: int, end: int) -> bool:
-    """Does text[start:end] overlap a valid IBAN, an IP address or a redaction marker?"""
+    """Does text[start:end] overlap a valid IBAN, an IPv6 address or a redaction marker?"""
     if text.endswith(_MARKER_BEFORE, 0, start):
         return True  # the digits an earlier redaction kept
     offset = max(0, start - 60)
     around = text[offset : end + 60]
-    if "." in around:
-        for match in _IPV4.finditer(around):
-            if match.start() + offset < end and match.end() + offset > start:
-                return True
     if ":" in around:
         for match in _IPV6.finditer(around):
             if match.start() + offset < end and match.end() + offset > start:
@@ -298,17 +300,24 @@ def _find(text: str, first_only: bool = False) -> list[tuple[int, int, str]]:
     if not windows:
         return []
     digits = skeletons[0].translate(None, _NOT_DIGITS)
+    if _MARKER_BEFORE in text or ":" in text or _IBAN_HINT.search(text):
+        # Some window may be part of an IBAN, an IPv6 address or a marker: look at each in the text.
+        spans = _spans(text, sorted(windows))
+        windows = {window for window, (start, end) in spans.items() if not _protected(text, start, end)}
+    chosen = sorted(windows)[:1] if first_only else _most_digits(list(windows))
+    spans = _spans(text, chosen)
+    return [(*spans[first, length], digits[first + length - 4 : first + length].decode()) for first, length in chosen]
+
+
+def _spans(text: str, windows: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(first digit index, length): (start, end) in text} for windows sorted by first digit."""
     spans = {}
     position, at = 0, 0  # text position just after the at-th digit
-    for first, length in sorted(windows):
+    for first, length in windows:
         position, at = _advance(text, position, first - at), first
         start = _NON_DIGITS.match(text, position).end()
-        end = _advance(text, start, length)
-        if not _protected(text, start, end):
-            spans[first, length] = (start, end, digits[first + length - 4 : first + length].decode())
-            if first_only:
-                return [spans[first, length]]
-    return [spans[window] for window in _most_digits(list(spans))]
+        spans[first, length] = (start, _advance(text, start, length))
+    return spans
 
 
 def _most_digits(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
