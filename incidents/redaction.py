@@ -86,8 +86,10 @@ _DIGIT_STEPS = [re.compile(rf"(?:\D*\d){{{1 << power}}}") for power in range(22)
 _INVISIBLE_BETWEEN_DIGITS = re.compile(rb"(?<=[0-9])\x00+(?=[0-9])")
 _MARKER_BEFORE = "[card number removed, ending "
 # Four dot-separated groups of at most 3 digits: an IPv4 address (or a version number), at most 12 digits, so
-# never a card. Fenced off with letters so that its digits never join a card next to it.
-_DOTTED_QUAD = re.compile(rb"(?<![0-9.])([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
+# never a card by itself. Fenced off with a letter on each side so that its digits never join a card next to it.
+_QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9])(?!\.[0-9]))"
+# The character before a dotted quad (run again on the reversed text: the character after it).
+_BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9])\.|[^0-9.])" + _QUAD_AHEAD)
 _DOT_IS_SPACE = bytes.maketrans(b".", b" ")
 _IBAN_HINT = re.compile(r"[A-Z]{2}[0-9]{2}")
 _IBAN = re.compile(r"(?=([A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}))")
@@ -157,7 +159,8 @@ def _skeletons(text: str) -> list[bytes]:
     both ways: '4111<ZWSP>1111' is one group or two)."""
     classes = b"x" + text.translate(_CLASSES).encode("ascii")
     if b"." in classes:
-        classes = _DOTTED_QUAD.sub(rb"x\1x\2x\3x\4x", classes).translate(_DOT_IS_SPACE)
+        classes = _BEFORE_DOTTED_QUAD.sub(b"x", classes)
+        classes = _BEFORE_DOTTED_QUAD.sub(b"x", classes[::-1])[::-1].translate(_DOT_IS_SPACE)
     skeletons = [classes.translate(None, b"\x00")]
     if len(skeletons[0]) < len(classes):
         skeletons.append(_INVISIBLE_BETWEEN_DIGITS.sub(b" ", classes).translate(None, b"\x00"))
