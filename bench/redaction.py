@@ -37,16 +37,20 @@ def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
         "Persian and fullwidth text": _fill(
             "مشتری گفت شماره ۱۲۳۴ و ۵۶۷۸ را دید، \uff29\uff24 \uff14\uff15\uff16\uff17 ok. ", size
         ),
-        "many cards (1 in 2 lines)": _fill("card 4111 1111 1111 1111 exp 12/27\nnothing here today\n", size),
+        "cards, one line in two": _fill("card 4111 1111 1111 1111 exp 12/27\nnothing here today\n", size),
         "only cards": _fill("4111.1111.1111.1111\n", size),
+        # Random digits one separator apart: every 13-19 digit stretch with an issuer prefix and a valid
+        # Luhn digit is a card by the rule, so this is mostly cards (one every ~40 characters).
+        "random digits, 1 separator apart": _random_digits(size, " ", 1),
+        "random digits, 2 separators apart": _random_digits(size, ".-", 2),
     }
     adversarial = {
         '"4 1 1 1 ..."': "4 " + _fill("1 ", size - 2),
         '"4.4.4.4..."': _fill("4.", size),
         "one run of digits": _fill("4111111111111112", size),
         "16-digit runs, Luhn fails": _fill("4111111111111112 ", size),
-        "digit/separator alternating, random digits": _random_digits(size, " ", 1),
-        "digit/2 separators alternating, random": _random_digits(size, ".-", 2),
+        "digit/separator alternating": _fill("1 2 3 4 5 6 7 8 9 0 ", size),
+        "digit pairs, 2 separators": _fill("12.-34.-56.-78.-90.-", size),
         "near misses (Luhn fails), grouped": _fill("order 4111-1111-1111-1112 / ", size),
         "near misses across lines": _fill("4111 1111 1111 1112\n", size),
         "9-digit ids, comma lists": _fill("123456789, 987654321, ", size),

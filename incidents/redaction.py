@@ -21,6 +21,7 @@ multiplying by 0x0101...01). Python code runs per card found, never per characte
 
 import bisect
 import ipaddress
+import operator
 import re
 import sys
 import unicodedata
@@ -82,7 +83,11 @@ def _build_table() -> str:
 _CLASSES = _build_table()
 # Positions in the original text: digits, for mapping windows back.
 _NON_DIGITS = re.compile(r"\D*")
-_DIGIT_STEPS = [re.compile(rf"(?:\D*\d){{{1 << power}}}") for power in range(22)]
+# From the start of a digit: past count digits and what follows them, to the start of the next digit.
+_DIGITS_AHEAD = [re.compile(rf"(?:\d\D*){{{count}}}") for count in range(64)]
+_DIGIT_STEPS = [re.compile(rf"(?:\d\D*){{{1 << power}}}") for power in range(22)]
+# From the start of a card's first digit: to the end of its last.
+_CARD_DIGITS = {length: re.compile(rf"(?:\d\D*){{{length - 1}}}\d") for length in _LENGTHS}
 _INVISIBLE_BETWEEN_DIGITS = re.compile(rb"(?<=[0-9])\x00+(?=[0-9])")
 _MARKER_BEFORE = "[card number removed, ending "
 # Four dot-separated groups of at most 3 digits: an IPv4 address (or a version number), at most 12 digits, so
@@ -158,13 +163,17 @@ def _skeletons(text: str) -> list[bytes]:
     any, a second skeleton reads those standing between two digits as a separator (a card is looked for
     both ways: '4111<ZWSP>1111' is one group or two)."""
     classes = b"x" + text.translate(_CLASSES).encode("ascii")
-    if b"." in classes:
-        classes = _BEFORE_DOTTED_QUAD.sub(b"x", classes)
-        classes = _BEFORE_DOTTED_QUAD.sub(b"x", classes[::-1])[::-1].translate(_DOT_IS_SPACE)
     skeletons = [classes.translate(None, b"\x00")]
     if len(skeletons[0]) < len(classes):
         skeletons.append(_INVISIBLE_BETWEEN_DIGITS.sub(b" ", classes).translate(None, b"\x00"))
+    if b"." in classes:
+        skeletons = [_fence_dotted_quads(skeleton) for skeleton in skeletons]
     return [skeleton.replace(b"    ", b"xxxx") for skeleton in skeletons]
+
+
+def _fence_dotted_quads(skeleton: bytes) -> bytes:
+    skeleton = _BEFORE_DOTTED_QUAD.sub(b"x", skeleton)
+    return _BEFORE_DOTTED_QUAD.sub(b"x", skeleton[::-1])[::-1].translate(_DOT_IS_SPACE)
 
 
 def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
@@ -268,7 +277,9 @@ def _iban_valid(iban: str) -> bool:
 
 
 def _advance(text: str, position: int, count: int) -> int:
-    """Position just after the count-th digit from position."""
+    """From the start of a digit, the start of the count-th digit after it."""
+    if count < len(_DIGITS_AHEAD):
+        return _DIGITS_AHEAD[count].match(text, position).end()
     power = 21
     while count:
         while count < 1 << power:
@@ -315,31 +326,39 @@ def _find(text: str, first_only: bool = False) -> list[tuple[int, int, str]]:
 def _spans(text: str, windows: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
     """{(first digit index, length): (start, end) in text} for windows sorted by first digit."""
     spans = {}
-    position, at = 0, 0  # text position just after the at-th digit
+    position, at = _NON_DIGITS.match(text).end(), 0  # the start of the at-th digit
     for first, length in windows:
         position, at = _advance(text, position, first - at), first
-        start = _NON_DIGITS.match(text, position).end()
-        spans[first, length] = (start, _advance(text, start, length))
+        spans[first, length] = (position, _CARD_DIGITS[length].match(text, position).end())
     return spans
 
 
 def _most_digits(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The non-overlapping windows covering the most digits, in order: two cards typed side by side are two
     cards, not one longer window that happens to pass the checks and leave most of the second in clear."""
-    windows.sort(key=lambda window: window[0] + window[1])
+    windows.sort()
+    firsts = [first for first, _ in windows]
     ends = [first + length for first, length in windows]
+    if not any(map(operator.lt, firsts[1:], ends)):
+        return windows  # no two overlap
+    items = sorted((first + length, first, length) for first, length in windows)
+    ends = [end for end, _, _ in items]
     best, taken = [0], [False]
-    for index, (first, length) in enumerate(windows):
-        before = bisect.bisect_right(ends, first, 0, index)
-        take = best[before] + length
-        taken.append(take > best[index])
-        best.append(max(take, best[index]))
-    chosen, index = [], len(windows)
+    bisect_right = bisect.bisect_right
+    for index, (_, first, length) in enumerate(items):
+        take = best[bisect_right(ends, first, 0, index)] + length
+        if take > best[index]:
+            best.append(take)
+            taken.append(True)
+        else:
+            best.append(best[index])
+            taken.append(False)
+    chosen, index = [], len(items)
     while index:
         if taken[index]:
-            first, length = windows[index - 1]
-            chosen.append(windows[index - 1])
-            index = bisect.bisect_right(ends, first, 0, index - 1)
+            _, first, length = items[index - 1]
+            chosen.append((first, length))
+            index = bisect_right(ends, first, 0, index - 1)
         else:
             index -= 1
     return chosen[::-1]
@@ -352,11 +371,9 @@ def redact(text: str) -> tuple[str, int]:
     cards = _find(text)
     if not cards:
         return text, 0
-    pieces, position = [], 0
-    for start, end, last_four in cards:
-        pieces += [text[position:start], MARKER.format(last_four)]
-        position = end
-    pieces.append(text[position:])
+    pieces = [text[: cards[0][0]]]
+    for (_, end, last_four), (start, _, _) in zip(cards, [*cards[1:], (len(text), 0, "")], strict=True):
+        pieces += (MARKER.format(last_four), text[end:start])
     return "".join(pieces), len(cards)
 
 

@@ -43,16 +43,29 @@ def test_every_formatted_card_of_every_network_is_removed_keeping_the_last_four(
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cards=st.lists(formatted_cards(), min_size=2, max_size=4),
-    gaps=st.lists(words.map(lambda w: f" {w} "), min_size=4, max_size=4),
-)
+@given(cards=st.lists(formatted_cards(), min_size=2, max_size=4), gaps=st.lists(words, min_size=4, max_size=4))
 def test_several_cards_in_one_text_are_all_removed(cards, gaps):
-    text = "".join(f"{card.typed}{gap}" for card, gap in zip(cards, gaps, strict=False))
+    text = "".join(f"{card.typed} and {gap} " for card, gap in zip(cards, gaps, strict=False))
     cleaned, count = redact(text)
     assert count == len(cards), (text, cleaned)
     for card in cards:
         assert_removed(card.digits, cleaned)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cards=st.lists(formatted_cards(), min_size=2, max_size=4),
+    gaps=st.lists(st.sampled_from([" ", "  ", ", ", "\n", "; ", " / "]), min_size=4, max_size=4),
+)
+def test_cards_typed_one_after_the_other_leave_none_of_their_digits(cards, gaps):
+    # Nothing but separators between them: they read as one long sequence, which is cut into the windows
+    # covering the most digits. A chance window across two cards may take the place of the real pair, so
+    # which last four digits show is not fixed; that no card's digits remain is.
+    text = "".join(f"{card.typed}{gap}" for card, gap in zip(cards, gaps, strict=False))
+    cleaned, count = redact(text)
+    assert count >= 1
+    for card in cards:
+        assert card.digits not in digits_of(cleaned), (text, cleaned)
 
 
 @settings(max_examples=600)
