@@ -95,6 +95,7 @@ _MARKER_BEFORE = "[card number removed, ending "
 _QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9])(?!\.[0-9]))"
 # The character before a dotted quad (run again on the reversed text: the character after it).
 _BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9])\.|[^0-9.])" + _QUAD_AHEAD)
+_THIRTEEN_DIGITS = re.compile(rb"[0-9](?: {0,3}[0-9]){12}")
 _DOT_IS_SPACE = bytes.maketrans(b".", b" ")
 _IBAN_HINT = re.compile(r"[A-Z]{2}[0-9]{2}")
 _IBAN = re.compile(r"(?=([A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}))")
@@ -225,9 +226,10 @@ def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
         ends = group_end & (starts << shift)
         if not ends & ((1 << (8 * size)) - 1):
             continue
-        one_group = _int(_window_sum(group_start, length - 1, size).translate(_ZERO))
         short_groups = _int(_window_sum(bad, length - 1, size).translate(_ZERO))
-        ends &= one_group | short_groups
+        if long_group:  # a window may also be one ungrouped run of exactly this length
+            short_groups |= _int(_window_sum(group_start, length - 1, size).translate(_ZERO))
+        ends &= short_groups
         if not ends:
             continue
         sums = bytearray(_window_sum(even_plain, length, size))
@@ -290,9 +292,9 @@ def _advance(text: str, position: int, count: int) -> int:
 
 
 def _windows(skeleton: bytes) -> set[tuple[int, int]]:
+    if not _THIRTEEN_DIGITS.search(skeleton):
+        return set()  # no sequence is long enough for a card: most texts stop here
     digits = skeleton.translate(None, _NOT_DIGITS)
-    if len(digits) < 13:
-        return set()
     size = len(skeleton)
     is_digit = _int(skeleton.translate(_IS_DIGIT))
     is_gap = _int(skeleton.translate(_IS_GAP))
