@@ -19,7 +19,9 @@ window is checked at once with integer arithmetic on byte lanes (one byte per di
 multiplying by 0x0101...01). Python code runs per card found, never per character.
 """
 
+import bisect
 import ipaddress
+import operator
 import re
 import sys
 import unicodedata
@@ -71,6 +73,8 @@ def _build_table() -> str:
             table.append("\x00")
         elif char.isalnum():
             table.append("x")
+        elif char == ".":
+            table.append(".")  # kept apart for a moment, to find IPv4 addresses
         else:
             table.append(" ")
     return "".join(table)
@@ -79,12 +83,22 @@ def _build_table() -> str:
 _CLASSES = _build_table()
 # Positions in the original text: digits, for mapping windows back.
 _NON_DIGITS = re.compile(r"\D*")
-_DIGIT_STEPS = [re.compile(rf"(?:\D*\d){{{1 << power}}}") for power in range(22)]
+# From the start of a digit: past count digits and what follows them, to the start of the next digit.
+_DIGITS_AHEAD = [re.compile(rf"(?:\d\D*){{{count}}}") for count in range(64)]
+_DIGIT_STEPS = [re.compile(rf"(?:\d\D*){{{1 << power}}}") for power in range(22)]
+# From the start of a card's first digit: to the end of its last.
+_CARD_DIGITS = {length: re.compile(rf"(?:\d\D*){{{length - 1}}}\d") for length in _LENGTHS}
+_INVISIBLE_BETWEEN_DIGITS = re.compile(rb"(?<=[0-9])\x00+(?=[0-9])")
 _MARKER_BEFORE = "[card number removed, ending "
-_IPV4 = re.compile(
-    r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?![0-9]|\.[0-9])"
-)
-_IBAN = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}")
+# Four dot-separated groups of at most 3 digits: an IPv4 address (or a version number), at most 12 digits, so
+# never a card by itself. Fenced off with a letter on each side so that its digits never join a card next to it.
+_QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9])(?!\.[0-9]))"
+# The character before a dotted quad (run again on the reversed text: the character after it).
+_BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9])\.|[^0-9.])" + _QUAD_AHEAD)
+_THIRTEEN_DIGITS = re.compile(rb"[0-9](?: {0,3}[0-9]){12}")
+_DOT_IS_SPACE = bytes.maketrans(b".", b" ")
+_IBAN_HINT = re.compile(r"[A-Z]{2}[0-9]{2}")
+_IBAN = re.compile(r"(?=([A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}))")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 
 
@@ -147,12 +161,20 @@ def luhn_valid(digits: str) -> bool:
 def _skeletons(text: str) -> list[bytes]:
     """ASCII skeletons of the text: its digits in order, ' ' for a separator, 'x' for a letter or the first
     four characters of a longer run of separators. Invisible format characters are dropped; when there are
-    any, a second skeleton reads them as separators (a card is looked for both ways)."""
+    any, a second skeleton reads those standing between two digits as a separator (a card is looked for
+    both ways: '4111<ZWSP>1111' is one group or two)."""
     classes = b"x" + text.translate(_CLASSES).encode("ascii")
     skeletons = [classes.translate(None, b"\x00")]
     if len(skeletons[0]) < len(classes):
-        skeletons.append(classes.replace(b"\x00", b" "))
+        skeletons.append(_INVISIBLE_BETWEEN_DIGITS.sub(b" ", classes).translate(None, b"\x00"))
+    if b"." in classes:
+        skeletons = [_fence_dotted_quads(skeleton) for skeleton in skeletons]
     return [skeleton.replace(b"    ", b"xxxx") for skeleton in skeletons]
+
+
+def _fence_dotted_quads(skeleton: bytes) -> bytes:
+    skeleton = _BEFORE_DOTTED_QUAD.sub(b"x", skeleton)
+    return _BEFORE_DOTTED_QUAD.sub(b"x", skeleton[::-1])[::-1].translate(_DOT_IS_SPACE)
 
 
 def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
@@ -177,8 +199,8 @@ def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
     return by_length
 
 
-def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
-    """{first digit index: length} of every whole-group, issuer-prefixed, Luhn-valid window."""
+def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
+    """(first digit index, length) of every whole-group, issuer-prefixed, Luhn-valid window."""
     size = len(digits)
     group_start = _int(codes.translate(_GROUP_START))
     sequence_start = _int(codes.translate(_SEQUENCE_START))
@@ -195,7 +217,7 @@ def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
     odd_plain = bytearray(doubled)
     odd_plain[1::2] = plain[1::2]  # rightmost digit at an odd index
     even_plain, odd_plain = _int(even_plain), _int(odd_plain)
-    found: dict[int, int] = {}
+    found: set[tuple[int, int]] = set()
     for length, starts in _issuer_starts(digits, size).items():
         starts &= group_start
         if not starts:
@@ -204,9 +226,10 @@ def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
         ends = group_end & (starts << shift)
         if not ends & ((1 << (8 * size)) - 1):
             continue
-        one_group = _int(_window_sum(group_start, length - 1, size).translate(_ZERO))
         short_groups = _int(_window_sum(bad, length - 1, size).translate(_ZERO))
-        ends &= one_group | short_groups
+        if long_group:  # a window may also be one ungrouped run of exactly this length
+            short_groups |= _int(_window_sum(group_start, length - 1, size).translate(_ZERO))
+        ends &= short_groups
         if not ends:
             continue
         sums = bytearray(_window_sum(even_plain, length, size))
@@ -215,36 +238,35 @@ def _cards(digits: bytes, codes: bytes) -> dict[int, int]:
         if not ends:
             continue
         for match in re.finditer(b"\x01", _bytes(ends, size)):
-            found[match.start() - length + 1] = max(found.get(match.start() - length + 1, 0), length)
+            found.add((match.start() - length + 1, length))
     return found
 
 
 def _protected(text: str, start: int, end: int) -> bool:
-    """Does text[start:end] overlap a valid IBAN, an IP address or a redaction marker?"""
+    """Does text[start:end] overlap a valid IBAN, an IPv6 address or a redaction marker?"""
     if text.endswith(_MARKER_BEFORE, 0, start):
         return True  # the digits an earlier redaction kept
-    around = text[max(0, start - 40) : end + 40]
-    offset = max(0, start - 40)
-    if "." in around:
-        for match in _IPV4.finditer(around):
-            if match.start() + offset < end and match.end() + offset > start:
-                return True
+    offset = max(0, start - 60)
+    around = text[offset : end + 60]
     if ":" in around:
         for match in _IPV6.finditer(around):
             if match.start() + offset < end and match.end() + offset > start:
-                for candidate in (match.group(), match.group().strip(".")):
+                token = match.group().rstrip(".")
+                # An address glued to a word ("see2001:db8::1") starts after up to 4 hex letters of it.
+                for candidate in (token[cut:] for cut in range(5)):
                     try:
                         ipaddress.IPv6Address(candidate)
                     except ValueError:
                         continue
                     return True
     for match in _IBAN.finditer(around):
-        compact = match.group().replace(" ", "")
+        candidate = match.group(1)
+        compact = candidate.replace(" ", "")
         length = IBAN_LENGTHS.get(compact[:2])
         if not length or len(compact) < length or not _iban_valid(compact[:length]):
             continue
         # The IBAN ends at its length-th character that is not a space.
-        last = match.start() + [i for i, char in enumerate(match.group()) if char != " "][length - 1]
+        last = match.start() + [i for i, char in enumerate(candidate) if char != " "][length - 1]
         if match.start() + offset < end and last + 1 + offset > start:
             return True
     return False
@@ -257,7 +279,9 @@ def _iban_valid(iban: str) -> bool:
 
 
 def _advance(text: str, position: int, count: int) -> int:
-    """Position just after the count-th digit from position."""
+    """From the start of a digit, the start of the count-th digit after it."""
+    if count < len(_DIGITS_AHEAD):
+        return _DIGITS_AHEAD[count].match(text, position).end()
     power = 21
     while count:
         while count < 1 << power:
@@ -267,10 +291,10 @@ def _advance(text: str, position: int, count: int) -> int:
     return position
 
 
-def _windows(skeleton: bytes) -> dict[int, int]:
+def _windows(skeleton: bytes) -> set[tuple[int, int]]:
+    if not _THIRTEEN_DIGITS.search(skeleton):
+        return set()  # no sequence is long enough for a card: most texts stop here
     digits = skeleton.translate(None, _NOT_DIGITS)
-    if len(digits) < 13:
-        return {}
     size = len(skeleton)
     is_digit = _int(skeleton.translate(_IS_DIGIT))
     is_gap = _int(skeleton.translate(_IS_GAP))
@@ -287,30 +311,59 @@ def _windows(skeleton: bytes) -> dict[int, int]:
 
 def _find(text: str, first_only: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, last four digits) of each card number in text, in order."""
-    found: dict[int, int] = {}
-    digits = b""
-    for skeleton in _skeletons(text):
-        for first, length in _windows(skeleton).items():
-            found[first] = max(found.get(first, 0), length)
-        digits = digits or skeleton.translate(None, _NOT_DIGITS)
-    cards = []
-    covered = 0  # digits before this index are already part of a card
-    position, at = 0, 0  # text position just after the at-th digit
-    for first in sorted(found):
-        length = found[first]
-        if first < covered:
-            continue
+    skeletons = _skeletons(text)
+    windows = set().union(*map(_windows, skeletons))
+    if not windows:
+        return []
+    digits = skeletons[0].translate(None, _NOT_DIGITS)
+    if _MARKER_BEFORE in text or ":" in text or _IBAN_HINT.search(text):
+        # Some window may be part of an IBAN, an IPv6 address or a marker: look at each in the text.
+        spans = _spans(text, sorted(windows))
+        windows = {window for window, (start, end) in spans.items() if not _protected(text, start, end)}
+    chosen = sorted(windows)[:1] if first_only else _most_digits(list(windows))
+    spans = _spans(text, chosen)
+    return [(*spans[first, length], digits[first + length - 4 : first + length].decode()) for first, length in chosen]
+
+
+def _spans(text: str, windows: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(first digit index, length): (start, end) in text} for windows sorted by first digit."""
+    spans = {}
+    position, at = _NON_DIGITS.match(text).end(), 0  # the start of the at-th digit
+    for first, length in windows:
         position, at = _advance(text, position, first - at), first
-        start = _NON_DIGITS.match(text, position).end()
-        end = _advance(text, start, length)
-        if _protected(text, start, end):
-            continue
-        cards.append((start, end, digits[first + length - 4 : first + length].decode()))
-        position, at = end, first + length
-        covered = first + length
-        if first_only:
-            break
-    return cards
+        spans[first, length] = (position, _CARD_DIGITS[length].match(text, position).end())
+    return spans
+
+
+def _most_digits(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The non-overlapping windows covering the most digits, in order: two cards typed side by side are two
+    cards, not one longer window that happens to pass the checks and leave most of the second in clear."""
+    windows.sort()
+    firsts = [first for first, _ in windows]
+    ends = [first + length for first, length in windows]
+    if not any(map(operator.lt, firsts[1:], ends)):
+        return windows  # no two overlap
+    items = sorted((first + length, first, length) for first, length in windows)
+    ends = [end for end, _, _ in items]
+    best, taken = [0], [False]
+    bisect_right = bisect.bisect_right
+    for index, (_, first, length) in enumerate(items):
+        take = best[bisect_right(ends, first, 0, index)] + length
+        if take > best[index]:
+            best.append(take)
+            taken.append(True)
+        else:
+            best.append(best[index])
+            taken.append(False)
+    chosen, index = [], len(items)
+    while index:
+        if taken[index]:
+            _, first, length = items[index - 1]
+            chosen.append((first, length))
+            index = bisect_right(ends, first, 0, index - 1)
+        else:
+            index -= 1
+    return chosen[::-1]
 
 
 def redact(text: str) -> tuple[str, int]:
@@ -320,11 +373,9 @@ def redact(text: str) -> tuple[str, int]:
     cards = _find(text)
     if not cards:
         return text, 0
-    pieces, position = [], 0
-    for start, end, last_four in cards:
-        pieces += [text[position:start], MARKER.format(last_four)]
-        position = end
-    pieces.append(text[position:])
+    pieces = [text[: cards[0][0]]]
+    for (_, end, last_four), (start, _, _) in zip(cards, [*cards[1:], (len(text), 0, "")], strict=True):
+        pieces += (MARKER.format(last_four), text[end:start])
     return "".join(pieces), len(cards)
 
 

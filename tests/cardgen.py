@@ -9,7 +9,9 @@ here, so a mistake in the redactor cannot hide itself in the test data.
 """
 
 import datetime as dt
+import re
 import string
+import unicodedata
 from typing import NamedTuple
 
 from hypothesis import strategies as st
@@ -110,8 +112,22 @@ def _groups(draw, digits: str) -> list[str]:
     return [digits[i : i + 4] for i in range(0, len(digits), 4)]
 
 
+# Four dot-separated groups of 1-3 digits read as an IPv4 address (kept as typed): "4.111.111.111\n1111 1111".
+_DOTTED_QUAD = re.compile(r"(?<![0-9.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![0-9]|\.[0-9])")
+
+
+def _looks_like_an_address(typed: str) -> bool:
+    plain = "".join(str(unicodedata.decimal(c, "")) or c for c in typed if unicodedata.category(c) != "Cf")
+    return bool(_DOTTED_QUAD.search(plain))
+
+
+def formatted_cards(network: str | None = None) -> st.SearchStrategy[TypedCard]:
+    """Every way of typing a card found in the wild, and combinations of them."""
+    return _formatted_cards(network).filter(lambda card: not _looks_like_an_address(card.typed))
+
+
 @st.composite
-def formatted_cards(draw, network: str | None = None) -> TypedCard:
+def _formatted_cards(draw, network: str | None = None) -> TypedCard:
     """Every way of typing a card found in the wild, and combinations of them."""
     name = network or draw(st.sampled_from(sorted(NETWORKS)))
     digits = draw(card_numbers(name))
@@ -120,8 +136,13 @@ def formatted_cards(draw, network: str | None = None) -> TypedCard:
         zeros = draw(st.lists(st.sampled_from(DIGIT_ZEROS), min_size=1, max_size=3))
         groups = ["".join(chr(ord(draw(st.sampled_from(zeros))) + int(d)) for d in group) for group in groups]
     separators = [draw(st.sampled_from(SEPARATORS))] * (len(groups) - 1)
+    if separators[:1] == [":"] and len(groups) == 8:  # that is a valid IPv6 address, which stays as typed
+        separators = ["-"] * 7
     if separators and draw(st.booleans()):  # broken across a line
         separators[draw(st.integers(0, len(separators) - 1))] = draw(st.sampled_from(LINE_BREAKS))
+    if separators and draw(st.booleans()):  # an invisible character standing in for some separators
+        for index in draw(st.sets(st.integers(0, len(separators) - 1), min_size=1)):
+            separators[index] = draw(st.sampled_from(INVISIBLE))
     typed = groups[0] + "".join(sep + group for sep, group in zip(separators, groups[1:], strict=True))
     for _ in range(draw(st.integers(0, 3))):  # invisible characters anywhere inside
         at = draw(st.integers(1, len(typed) - 1))
