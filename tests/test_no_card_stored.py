@@ -510,3 +510,22 @@ def test_no_card_number_leaves_the_desk_pages_emails_tasks_or_logs(
     assert "agent typed" in output and "Not Found" in output
     assert not holds_card(output, cards), output[-2000:]
     assert scan_database(cards) == []
+
+
+@pytest.mark.django_db
+def test_the_agent_admin_refuses_a_card_number_in_an_email_and_redacts_it_in_a_name(
+    postgres, admin_user, verified_client
+):
+    client = verified_client(admin_user, reauthenticated=True)
+    card = "5500 0000 0000 0004"
+    password = "a long and unusual passphrase 71"
+    data = {"email": "new.agent@example.test", "full_name": f"Ann {card}", "password1": password, "password2": password}
+    data["usable_password"] = "true"
+    refused = client.post(reverse("admin:accounts_user_add"), {**data, "email": "5500000000000004@example.test"})
+    assert refused.status_code == 200 and b"must not contain a card number" in refused.content
+    assert not User.objects.filter(email__startswith="5500").exists()
+    response = client.post(reverse("admin:accounts_user_add"), data)
+    assert response.status_code == 302, response.content[:3000]
+    agent = User.objects.get(email="new.agent@example.test")
+    assert agent.full_name == "Ann [card number removed, ending 0004]"
+    assert scan_database(["5500000000000004"]) == []
