@@ -529,3 +529,21 @@ def test_the_agent_admin_refuses_a_card_number_in_an_email_and_redacts_it_in_a_n
     agent = User.objects.get(email="new.agent@example.test")
     assert agent.full_name == "Ann [card number removed, ending 0004]"
     assert scan_database(["5500000000000004"]) == []
+
+
+@pytest.mark.django_db
+def test_failed_sign_ins_leave_no_card_number_in_the_lockout_records(postgres, client):
+    """django-axes keeps the typed user name, the User-Agent and the GET and POST data of failed
+    sign-ins; a repeated failure appends to them with an SQL expression."""
+    from axes.models import AccessAttempt
+
+    card = "3782 822463 10005"
+    url = reverse("accounts:login")
+    for _ in range(2):  # the second failure appends its GET and POST data with Concat()
+        client.post(
+            url + "?from=" + card.replace(" ", "."), {"username": "nobody@example.org", "password": "x", "note": card}
+        )
+    client.post(url, {"username": "nobody@example.org", "password": "x"}, HTTP_USER_AGENT=f"Browser {card}")
+    client.post(url, {"username": "378282246310005@example.org", "password": "x"})
+    assert AccessAttempt.objects.count() >= 2
+    assert scan_database(["378282246310005"]) == []
