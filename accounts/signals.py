@@ -19,6 +19,7 @@ from django.dispatch import receiver
 from audit import services as audit
 from audit.models import AuditAction
 from incidents.fields import redact_text_columns
+from incidents.redaction import redacted
 
 from .models import User
 
@@ -56,3 +57,13 @@ def locked_out(sender, request, username=None, ip_address=None, **kwargs):
 # browser's User-Agent, GET and POST data, an object's name) is text someone typed.
 for _model in (AccessAttempt, AccessFailureLog, AccessLog, AdminLogEntry):
     pre_save.connect(redact_text_columns, sender=_model, dispatch_uid=f"accounts.redact.{_model._meta.label_lower}")
+
+
+def axes_username(request, credentials) -> str | None:
+    """The user name django-axes records and looks attempts up by (AXES_USERNAME_CALLABLE), with
+    card numbers redacted: stored rows are redacted, so the lookup must be too."""
+    from django.conf import settings
+
+    field = settings.AXES_USERNAME_FORM_FIELD
+    username = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
+    return redacted(username) if isinstance(username, str) else username

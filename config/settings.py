@@ -73,7 +73,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
-    "config.middleware.RedactCardNumbersInQueryMiddleware",  # no card number in a URL the desk answers
+    "config.middleware.RedactCardNumbersInRequestMiddleware",  # no card number in a URL or User-Agent
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +165,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.signals.axes_username"  # card numbers redacted, as stored
 AXES_VERBOSE = False
 # Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER via code only once the proxy is
 # known to overwrite X-Forwarded-For; by default the socket address is trusted.
