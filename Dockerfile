@@ -8,4 +8,4 @@ RUN useradd --system --home /app bulwark && mkdir -p var anchors && chown -R bul
  && SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 USER bulwark
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "--config", "config/gunicorn_conf.py", "config.wsgi:application"]

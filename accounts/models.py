@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 import config.lookups  # noqa: F401  (integer `in` lookups that cannot overflow, for every model)
+from incidents.fields import CardFreeEmailField, RedactedCharField
 
 from .roles import Role
 
@@ -39,8 +40,8 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """An agent account. Agents sign in with their email address and a second factor."""
 
-    email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=150, blank=True)
+    email = CardFreeEmailField("email address", unique=True)
+    full_name = RedactedCharField(max_length=150, blank=True)
     is_staff = models.BooleanField("admin access", default=False, help_text="May sign in to the Django admin.")
     is_active = models.BooleanField(
         "active",
@@ -106,7 +107,7 @@ class AgentSession(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agent_sessions")
     sid = models.CharField(max_length=32, unique=True)
     session_key = models.CharField(max_length=40, db_index=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    user_agent = RedactedCharField(max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)

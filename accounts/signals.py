@@ -9,12 +9,17 @@ locked-out attempt names the agent account it targeted when the name matches one
 only says that it matched none.
 """
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from axes.signals import user_locked_out
+from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
 from audit import services as audit
 from audit.models import AuditAction
+from incidents.fields import redact_text_columns
+from incidents.redaction import redacted
 
 from .models import User
 
@@ -46,3 +51,19 @@ def signed_out(sender, request, user, **kwargs):
 def locked_out(sender, request, username=None, ip_address=None, **kwargs):
     target = _targeted_agent(username)
     audit.record(AuditAction.LOCKED_OUT, target=target, known_account=target is not None)
+
+
+# What django-axes and the admin store about an attempt or a change (a typed user name, the
+# browser's User-Agent, GET and POST data, an object's name) is text someone typed.
+for _model in (AccessAttempt, AccessFailureLog, AccessLog, AdminLogEntry):
+    pre_save.connect(redact_text_columns, sender=_model, dispatch_uid=f"accounts.redact.{_model._meta.label_lower}")
+
+
+def axes_username(request, credentials) -> str | None:
+    """The user name django-axes records and looks attempts up by (AXES_USERNAME_CALLABLE), with
+    card numbers redacted: stored rows are redacted, so the lookup must be too."""
+    from django.conf import settings
+
+    field = settings.AXES_USERNAME_FORM_FIELD
+    username = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
+    return redacted(username) if isinstance(username, str) else username

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from . import anchors, chain
+from .models import redact_free_text
 
 COLUMNS = chain.STORED_FIELDS  # COPY writes the columns an entry is hashed and stored with
 
@@ -55,6 +56,7 @@ def append_generated(entries: Iterable[GeneratedEntry]) -> int:
         entry.seq, entry.prev_hash = seq, prev_hash
         # The stored JSON must hash the same after its round trip through the database.
         entry.data = json.loads(chain.canonical(entry.data))
+        redact_free_text(entry)  # as record() does: no card number stored, what is hashed is stored
         entry.hash = prev_hash = chain.entry_hash(entry)
         rows.append(tuple(json.dumps(entry.data) if name == "data" else getattr(entry, name) for name in COLUMNS))
     if rows:

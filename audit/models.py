@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from incidents.fields import RedactedCharField, RedactedJSONField
+
 
 class AuditAction(models.TextChoices):
     """Every domain event the desk records. One enumeration, owned here."""
@@ -101,15 +103,15 @@ class AuditEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    actor_label = models.CharField(max_length=254, blank=True)
+    actor_label = RedactedCharField(max_length=254, blank=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     incident_id = models.BigIntegerField(null=True, blank=True)
     customer_id = models.BigIntegerField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    user_agent = RedactedCharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=36, blank=True, db_index=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = RedactedJSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -148,3 +150,15 @@ class AuditEntry(models.Model):
     def data_text(self) -> str:
         """The payload as one line of JSON, for display."""
         return json.dumps(self.data, ensure_ascii=False, sort_keys=True) if self.data else ""
+
+
+def redact_free_text(entry) -> None:
+    """Card numbers out of an entry's free text (its redacting fields), before it is hashed.
+
+    The fields would redact on the way to the database anyway; doing it first makes what is
+    hashed what is stored. `entry` is an AuditEntry or anything with its attributes
+    (audit.bulk.GeneratedEntry).
+    """
+    for field in AuditEntry._meta.concrete_fields:
+        if getattr(field, "redacts", False):
+            setattr(entry, field.attname, field.redact(getattr(entry, field.attname)))

@@ -48,6 +48,8 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 
+from incidents.fields import redact_text_columns
+
 from . import chain, context, services
 from .models import AuditAction
 
@@ -116,6 +118,8 @@ def _neutral_object_repr(sender, instance: LogEntry, **kwargs) -> None:
 
 
 pre_save.connect(_neutral_object_repr, sender=LogEntry, dispatch_uid="audit.registry.neutral_object_repr")
+# Unmasked changes (a label, a rule's title) are free text: no card number in them either.
+pre_save.connect(redact_text_columns, sender=LogEntry, dispatch_uid="audit.registry.redact_text_columns")
 
 
 def logentry_model_label(log_entry: LogEntry) -> str:

@@ -7,7 +7,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import anchors, chain, context, exports, selectors
-from .models import AuditAction, AuditEntry
+from .models import AuditAction, AuditEntry, redact_free_text
 
 
 @transaction.atomic
@@ -22,7 +22,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain, in the caller's transaction.
 
-    `data` must not hold secrets (codes, passwords) or unredacted personal data.
+    `data` must not hold secrets (codes, passwords) or unredacted personal data. Card numbers
+    in any of its strings (and in the other free-text fields) are redacted before hashing.
     """
     origin = context.current()
     chain.lock_chain()
@@ -44,6 +45,7 @@ def record(
         data=_jsonable(data),
         prev_hash=prev_hash,
     )
+    redact_free_text(entry)  # card numbers never stored: and what is hashed is what is stored
     entry.hash = chain.entry_hash(entry)
     entry.save(force_insert=True)
     anchors.anchor_on_commit(entry.seq, entry.hash)

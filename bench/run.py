@@ -180,6 +180,7 @@ class Server:
                 f"--threads={threads}",
                 "--keep-alive=30",
                 "--log-level=warning",
+                "--logger-class=config.gunicorn_conf.RedactingLogger",  # card numbers never logged
             ],
             cwd=ROOT,
             env={**os.environ},

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
     "config.middleware.RefuseNulCharactersMiddleware",
+    "config.middleware.RedactCardNumbersInRequestMiddleware",  # no card number in a URL or User-Agent
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,6 +167,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.signals.axes_username"  # card numbers redacted, as stored
 AXES_VERBOSE = False
 # Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER via code only once the proxy is
 # known to overwrite X-Forwarded-For; by default the socket address is trusted.
@@ -302,16 +304,48 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Logging ---------------------------------------------------------------------------------
+# No card number reaches a log: every handler carries the redacting filter (a test checks that
+# every handler of every logger has it). Django's own loggers are configured here too, so its
+# runserver access lines (django.server) and error mails (mail_admins) pass the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact_card_numbers": {"()": "config.logging.RedactCardNumbers"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {
             "()": "config.logging.SingleLineFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        }
+        },
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_card_numbers"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_card_numbers"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact_card_numbers", "require_debug_false"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
+# Error reports (the DEBUG page, mails to ADMINS): card numbers redacted from the request's GET,
+# POST and META, the traceback's frame variables and the whole rendered report.
+DEFAULT_EXCEPTION_REPORTER = "config.error_reports.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.RedactingExceptionReporterFilter"

@@ -20,7 +20,6 @@ from audit.models import AuditAction
 
 from .models import BreachObligation, DataBreach, Incident, NotificationRule
 from .playbook import PlaybookError
-from .redaction import redacted
 
 WARN_PERCENT = 75  # amber, and the security team is warned, after this share of the period
 
@@ -73,7 +72,7 @@ def mark_data_breach(
     if created:
         breach = DataBreach(incident=incident, marked_by=actor)
     breach.aware_at, breach.jurisdictions, breach.high_risk = aware_at, sorted(jurisdictions), high_risk
-    breach.description = redacted(description)
+    breach.description = description
     breach.save()
     existing = {o.rule_id: o for o in breach.obligations.select_for_update()}
     for rule in rules:
@@ -117,7 +116,7 @@ def record_obligation_met(obligation: BreachObligation, *, met_at: datetime, how
         raise PlaybookError("The notification cannot precede the time of awareness.")
     if not note.strip():
         raise PlaybookError("Write a note: what was sent, to whom, and any reference number.")
-    obligation.met_at, obligation.met_how, obligation.met_note, obligation.met_by = met_at, how, redacted(note), actor
+    obligation.met_at, obligation.met_how, obligation.met_note, obligation.met_by = met_at, how, note, actor
     obligation.save(update_fields=["met_at", "met_how", "met_note", "met_by"])
     audit.record(
         AuditAction.BREACH_OBLIGATION_MET,

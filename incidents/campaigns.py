@@ -40,7 +40,6 @@ from .models import (
     Verdict,
 )
 from .playbook import PlaybookError
-from .redaction import redacted
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +309,7 @@ def dismiss_campaign(campaign: Campaign, *, reason: str, actor) -> Campaign:
     if campaign.status == CampaignStatus.DISMISSED:
         raise PlaybookError(f"{campaign.reference} is already dismissed.")
     campaign.status, campaign.decided_by, campaign.decided_at = CampaignStatus.DISMISSED, actor, timezone.now()
-    campaign.decision_reason = redacted(reason)
+    campaign.decision_reason = reason
     campaign.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit.record(
         AuditAction.CAMPAIGN_DISMISSED,

@@ -1,4 +1,5 @@
-"""One form per step. Free text is redacted (card numbers) in clean(); forms have no side effects."""
+"""One form per step. Free text is redacted (card numbers) in clean(), to count them for the agent's notice
+(the model fields redact whatever is stored, whichever way it is written); forms have no side effects."""
 
 from datetime import date, timedelta
 
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from accounts.forms import AgentChoiceField, PlainCheckboxSelectMultiple, PlainRadioSelect, PlainSelect
 
+from .fields import reject_card_numbers
 from .models import (
     ChangeKind,
     Channel,
@@ -84,8 +86,9 @@ class IncidentForm(RedactingForm):
 
 class NewCustomerForm(RedactingForm):
     display_name = forms.CharField(max_length=120)
-    email = forms.EmailField(label="Email of record")
-    account_reference = forms.CharField(max_length=64)
+    # An address or a reference with a card number in it is refused, never redacted into a broken one.
+    email = forms.EmailField(label="Email of record", validators=[reject_card_numbers])
+    account_reference = forms.CharField(max_length=64, validators=[reject_card_numbers])
     language = forms.ChoiceField(choices=Language.choices)
 
 

@@ -13,6 +13,15 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
+from .fields import (
+    CardFreeCharField,
+    CardFreeEmailField,
+    CardFreeSlugField,
+    RedactedCharField,
+    RedactedJSONField,
+    RedactedTextField,
+)
+
 
 class Language(models.TextChoices):
     EN = "en", "English"
@@ -73,10 +82,10 @@ class CustomerTwoFactor(models.TextChoices):
 class Customer(models.Model):
     """The account holder. Minimal personal data: enough to reach and identify them."""
 
-    display_name = models.CharField(max_length=120)
-    email = models.EmailField(help_text="Address of record: verification codes and updates go here.")
+    display_name = RedactedCharField(max_length=120)
+    email = CardFreeEmailField(help_text="Address of record: verification codes and updates go here.")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
-    account_reference = models.CharField(
+    account_reference = CardFreeCharField(
         max_length=64, unique=True, help_text="The customer's account or service name in our systems."
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -118,7 +127,7 @@ class CustomerEmailChange(models.Model):
 class Incident(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="incidents")
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    summary = models.TextField()
+    summary = RedactedTextField()
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CONFIRM)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -135,20 +144,20 @@ class Incident(models.Model):
     restricted = models.BooleanField(default=False, help_text="Visible to the security team and supervisors only.")
 
     # Step 1 ends early when nothing unauthorized happened.
-    not_confirmed_reason = models.TextField(blank=True)
+    not_confirmed_reason = RedactedTextField(blank=True)
     # Step 2: securing checklist.
     password_advice = models.CharField(max_length=10, choices=PasswordAdvice.choices, blank=True)
     password_advice_at = models.DateTimeField(null=True, blank=True)
     customer_two_factor = models.CharField(max_length=12, choices=CustomerTwoFactor.choices, blank=True)
     customer_two_factor_at = models.DateTimeField(null=True, blank=True)
     # Step 3.
-    findings = models.TextField(blank=True)
+    findings = RedactedTextField(blank=True)
     # Step 4.
-    no_escalation_reason = models.TextField(blank=True)
+    no_escalation_reason = RedactedTextField(blank=True)
     # Step 6.
-    resolution_summary = models.TextField(blank=True)
-    measures_taken = models.TextField(blank=True)
-    advice_given = models.TextField(blank=True)
+    resolution_summary = RedactedTextField(blank=True)
+    measures_taken = RedactedTextField(blank=True)
+    advice_given = RedactedTextField(blank=True)
 
     # SLA clocks (incidents/sla.py keeps them): due and amber ("at risk") times, stored on the row
     # so every list shows its clocks without a query per row. Written by apply_due_times() only.
@@ -239,14 +248,14 @@ class CallerVerification(models.Model):
         max_length=20, choices=IdentifiedBy.choices, help_text="How stage 1 found the account."
     )
     code_hash = models.CharField(max_length=128, blank=True)
-    sent_to = models.EmailField(blank=True)
+    sent_to = CardFreeEmailField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=10, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     verified_at = models.DateTimeField(null=True, blank=True)
-    override_reason = models.TextField(blank=True)
+    override_reason = RedactedTextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -273,7 +282,7 @@ class UnauthorizedChange(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="changes")
     kind = models.CharField(max_length=16, choices=ChangeKind.choices)
-    description = models.TextField()
+    description = RedactedTextField()
     noticed_at = models.DateTimeField(null=True, blank=True, help_text="When the customer noticed it.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -302,7 +311,7 @@ class Indicator(models.Model):
     )
     scope = models.CharField(max_length=16, help_text="public, private, documentation, loopback, reserved, ...")
     verdict = models.CharField(max_length=12, choices=Verdict.choices, default=Verdict.PENDING)
-    context = models.CharField(max_length=300, blank=True, help_text="The log line it came from.")
+    context = RedactedCharField(max_length=300, blank=True, help_text="The log line it came from.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -340,7 +349,7 @@ class Escalation(models.Model):
     from_team = models.CharField(max_length=10, choices=Team.choices)
     to_team = models.CharField(max_length=10, choices=Team.choices)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices)
-    reason = models.TextField()
+    reason = RedactedTextField()
     status = models.CharField(max_length=10, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
@@ -349,7 +358,7 @@ class Escalation(models.Model):
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.TextField(blank=True, help_text="Resolution, or why it was handed back.")
+    outcome = RedactedTextField(blank=True, help_text="Resolution, or why it was handed back.")
     claim_due_at = models.DateTimeField(null=True, blank=True)
     claim_warn_at = models.DateTimeField(null=True, blank=True)
 
@@ -388,7 +397,7 @@ class Note(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     visibility = models.CharField(max_length=10, choices=NoteVisibility.choices, default=NoteVisibility.INTERNAL)
-    body = models.TextField()
+    body = RedactedTextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -417,14 +426,14 @@ class CustomerUpdate(models.Model):
     )
     template = models.CharField(max_length=32)
     language = models.CharField(max_length=2, choices=Language.choices)
-    recipient = models.EmailField()
-    subject = models.CharField(max_length=200, blank=True)
-    body_text = models.TextField(blank=True)
-    body_html = models.TextField(blank=True)
-    context = models.JSONField(default=dict, blank=True, help_text="Template variables (never a secret).")
+    recipient = CardFreeEmailField()
+    subject = RedactedCharField(max_length=200, blank=True)
+    body_text = RedactedTextField(blank=True)
+    body_html = RedactedTextField(blank=True)
+    context = RedactedJSONField(default=dict, blank=True, help_text="Template variables (never a secret).")
     status = models.CharField(max_length=8, choices=UpdateStatus.choices, default=UpdateStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    last_error = RedactedTextField(blank=True)
     message_id = models.CharField(max_length=200, blank=True)
     idempotency_key = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
@@ -536,10 +545,10 @@ class SlaAlert(models.Model):
 class NotificationRule(models.Model):
     """A breach-notification duty of one jurisdiction (data, editable in the admin)."""
 
-    code = models.SlugField(max_length=40, unique=True)
-    jurisdiction = models.CharField(max_length=60)
-    title = models.CharField(max_length=120)
-    notify = models.CharField(max_length=120, help_text="Whom to notify.")
+    code = CardFreeSlugField(max_length=40, unique=True)
+    jurisdiction = RedactedCharField(max_length=60)
+    title = RedactedCharField(max_length=120)
+    notify = RedactedCharField(max_length=120, help_text="Whom to notify.")
     hours = models.PositiveIntegerField(
         null=True, blank=True, help_text="Elapsed hours from awareness (days x 24). Empty: without undue delay."
     )
@@ -549,7 +558,7 @@ class NotificationRule(models.Model):
     high_risk_only = models.BooleanField(default=False, help_text="Only when the risk to the people is high.")
     is_example = models.BooleanField(default=True, help_text="An example to be checked by counsel.")
     active = models.BooleanField(default=True)
-    source = models.CharField(max_length=200, blank=True)
+    source = RedactedCharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["jurisdiction", "code"]
@@ -572,9 +581,9 @@ class DataBreach(models.Model):
 
     incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="data_breach")
     aware_at = models.DateTimeField(help_text="When the organization became aware of the breach.")
-    jurisdictions = models.JSONField(default=list)
+    jurisdictions = RedactedJSONField(default=list)
     high_risk = models.BooleanField(default=False, help_text="High risk to the rights and freedoms of the people.")
-    description = models.TextField(blank=True)
+    description = RedactedTextField(blank=True)
     marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     marked_at = models.DateTimeField(default=timezone.now)
 
@@ -604,7 +613,7 @@ class BreachObligation(models.Model):
     warn_at = models.DateTimeField()
     met_at = models.DateTimeField(null=True, blank=True)
     met_how = models.CharField(max_length=16, choices=MetHow.choices, blank=True)
-    met_note = models.TextField(blank=True)
+    met_note = RedactedTextField(blank=True)
     met_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -657,7 +666,7 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reason = models.TextField(blank=True)
+    decision_reason = RedactedTextField(blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -691,7 +700,7 @@ class CampaignMember(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="members")
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=500)
+    reason = RedactedCharField(max_length=500)
     matched_ip = models.GenericIPAddressField()
     joined_at = models.DateTimeField(default=timezone.now)
     escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -713,8 +722,8 @@ class AllowedNetwork(models.Model):
     """Desk-wide allow list: addresses the desk knows are legitimate (a customer's office, our own
     VPN). They never link incidents into a campaign."""
 
-    network = models.CharField(max_length=50, unique=True, help_text="An address or a network: 198.51.100.0/24.")
-    label = models.CharField(max_length=120, help_text="Whose it is, e.g. 'Acme Ltd office'.")
+    network = CardFreeCharField(max_length=50, unique=True, help_text="An address or a network: 198.51.100.0/24.")
+    label = RedactedCharField(max_length=120, help_text="Whose it is, e.g. 'Acme Ltd office'.")
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -106,7 +106,7 @@ def open_incident(*, customer: Customer, channel: str, summary: str, severity: i
     incident = Incident(
         customer=customer,
         channel=channel,
-        summary=redacted(summary),
+        summary=summary,
         severity=severity,
         assignee=actor,
         opened_by=actor,
@@ -135,7 +135,7 @@ def close_not_confirmed(incident: Incident, *, reason: str, actor, expected_vers
         raise PlaybookError("Say why the activity is not confirmed as unauthorized.")
     playbook.ensure_can_move(incident, Stage.CLOSED, closing_not_confirmed=True)
     _ensure_no_active_escalation(incident)
-    incident.not_confirmed_reason = redacted(reason)
+    incident.not_confirmed_reason = reason
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.NOT_CONFIRMED, timezone.now()
     _save(incident, actor, "not_confirmed_reason", "stage", "status", "closed_at")
     _record(AuditAction.INCIDENT_CLOSED, incident, actor, outcome="not_confirmed")
@@ -155,7 +155,7 @@ def reopen_incident(incident: Incident, *, reason: str, actor) -> Incident:
     incident.stage, incident.status, incident.closed_at = Stage.CONFIRM, Status.OPEN, None
     clock_fields = sla.apply_due_times(incident, restart_at=timezone.now())
     _save(incident, actor, "stage", "status", "closed_at", *clock_fields)
-    _record(AuditAction.INCIDENT_REOPENED, incident, actor, previous_status=previous, reason=redacted(reason))
+    _record(AuditAction.INCIDENT_REOPENED, incident, actor, previous_status=previous, reason=reason)
     return incident
 
 
@@ -188,7 +188,7 @@ def record_unauthorized_change(
     incident = _lock(incident, expected_version)
     playbook.ensure_open(incident)
     change = UnauthorizedChange.objects.create(
-        incident=incident, kind=kind, description=redacted(description), noticed_at=noticed_at, recorded_by=actor
+        incident=incident, kind=kind, description=description, noticed_at=noticed_at, recorded_by=actor
     )
     _save(incident, actor)
     _record(AuditAction.CHANGE_RECORDED, incident, actor, target=change, kind=kind)
@@ -237,7 +237,7 @@ def record_securing(
 def record_findings(incident: Incident, *, findings: str, actor, expected_version: int) -> Incident:
     incident = _lock(incident, expected_version)
     playbook.ensure_open(incident)
-    incident.findings = redacted(findings)
+    incident.findings = findings
     _save(incident, actor, "findings")
     _record(AuditAction.INCIDENT_UPDATED, incident, actor, field="findings")
     return incident
@@ -321,7 +321,7 @@ def escalate_for_campaign(incident: Incident, *, reason: str, actor) -> Escalati
         return active
     if active is not None:
         active.status, active.closed_at = EscalationStatus.RESOLVED, timezone.now()
-        active.outcome = redacted(f"Passed on to the security team. {reason}")
+        active.outcome = f"Passed on to the security team. {reason}"
         active.save(update_fields=["status", "closed_at", "outcome"])
         _record(AuditAction.ESCALATION_RESOLVED, incident, actor, target=active, passed_on_to=Team.SECURITY)
     return escalate(incident, to_team=Team.SECURITY, reason=reason, severity=Severity.HIGH, actor=actor, automatic=True)
@@ -360,7 +360,7 @@ def escalate(
         from_team=incident.team,
         to_team=to_team,
         severity=severity,
-        reason=redacted(reason),
+        reason=reason,
         requested_by=actor,
         requested_at=now,
     )
@@ -419,7 +419,7 @@ def change_severity(incident: Incident, *, severity: int, reason: str, actor, on
         actor,
         from_severity=previous,
         to_severity=incident.severity,
-        reason=redacted(reason)[:500],
+        reason=reason[:500],
     )
     return incident
 
@@ -439,7 +439,7 @@ def set_restricted(incident: Incident, *, restricted: bool, reason: str, actor) 
         actor,
         field="restricted",
         restricted=restricted,
-        reason=redacted(reason),
+        reason=reason,
     )
     return incident
 
@@ -450,7 +450,7 @@ def decide_no_escalation(incident: Incident, *, reason: str, actor, expected_ver
     playbook.ensure_open(incident)
     if not reason.strip():
         raise PlaybookError("Say why no escalation is needed.")
-    incident.no_escalation_reason = redacted(reason)
+    incident.no_escalation_reason = reason
     _save(incident, actor, "no_escalation_reason")
     _record(AuditAction.NO_ESCALATION, incident, actor)
     return incident
@@ -500,7 +500,7 @@ def _close_claimed(
         raise PermissionDenied("Only the agent who claimed it (or a supervisor) can do this.")
     if not text.strip():
         raise PlaybookError(missing)
-    escalation.status, escalation.closed_at, escalation.outcome = status, timezone.now(), redacted(text)
+    escalation.status, escalation.closed_at, escalation.outcome = status, timezone.now(), text
     escalation.save(update_fields=["status", "closed_at", "outcome"])
     return escalation, incident
 
@@ -563,7 +563,7 @@ def add_note(incident: Incident, *, body: str, visibility: str, actor) -> Note:
     incident = _lock(incident)
     if not body.strip():
         raise PlaybookError("The note is empty.")
-    note = Note.objects.create(incident=incident, author=actor, visibility=visibility, body=redacted(body))
+    note = Note.objects.create(incident=incident, author=actor, visibility=visibility, body=body)
     _save(incident, actor)
     _record(AuditAction.NOTE_ADDED, incident, actor, target=note, visibility=visibility)
     if visibility == NoteVisibility.CUSTOMER:
@@ -586,9 +586,9 @@ def resolve_incident(
     playbook.ensure_open(incident)
     if incident.stage != Stage.POST_INCIDENT:
         raise PlaybookError(f"Resolve from step 6; {incident.reference} is at “{Stage(incident.stage).label}”.")
-    incident.resolution_summary = redacted(resolution_summary)
-    incident.measures_taken = redacted(measures_taken)
-    incident.advice_given = redacted(advice_given)
+    incident.resolution_summary = resolution_summary
+    incident.measures_taken = measures_taken
+    incident.advice_given = advice_given
     playbook.ensure_can_move(incident, Stage.CLOSED)
     _ensure_no_active_escalation(incident)
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.RESOLVED, timezone.now()

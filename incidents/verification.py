@@ -20,7 +20,6 @@ from .customers import AddressGuard
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
 from .outbox import notify_customer
 from .playbook import PlaybookError
-from .redaction import redacted
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -216,7 +215,7 @@ def override(incident: Incident, *, reason: str, actor) -> CallerVerification:
         identified_by=IdentifiedBy.SUPERVISOR,
         status=VerificationStatus.OVERRIDDEN,
         verified_at=timezone.now(),
-        override_reason=redacted(reason),
+        override_reason=reason,
         requested_by=actor,
     )
     _record(AuditAction.CALLER_OVERRIDE, verification, actor)

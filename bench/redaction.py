@@ -1,0 +1,107 @@
+"""Card-number redactor throughput (not a test): MB/s of incidents.redaction.redact on ordinary text, on
+text full of card numbers, and on inputs built to be slow. Exits 1 if any adversarial input runs under
+5 MB/s of CPU time (the redactor must stay linear: one paste must never hold a web worker).
+
+    .venv/bin/python bench/redaction.py [--size-mb 1] [--repeat 3]
+"""
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from incidents.redaction import redact
+
+FLOOR_MB_S = 5.0
+
+
+def _fill(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def _random_digits(size: int, separator: str, seed: int) -> str:
+    rng = random.Random(seed)
+    return separator.join(rng.choice("0123456789") for _ in range(size // (1 + len(separator))))
+
+
+def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
+    prose = (
+        "The customer called at 10:42 from +47 912 34 567 about ticket INC-000123; login from 203.0.113.9 "
+        "on 2026-11-22, account ACC-10004, refund of 1,234.50 to DE89 3704 0044 0532 0130 00. "
+    )
+    ordinary = {
+        "ordinary prose with numbers": _fill(prose, size),
+        "Persian and fullwidth text": _fill(
+            "مشتری گفت شماره ۱۲۳۴ و ۵۶۷۸ را دید، \uff29\uff24 \uff14\uff15\uff16\uff17 ok. ", size
+        ),
+        "cards, one line in two": _fill("card 4111 1111 1111 1111 exp 12/27\nnothing here today\n", size),
+        "only cards": _fill("4111.1111.1111.1111\n", size),
+        # Random digits one separator apart: every 13-19 digit stretch with an issuer prefix and a valid
+        # Luhn digit is a card by the rule, so this is mostly cards (one every ~40 characters).
+        "random digits, 1 separator apart": _random_digits(size, " ", 1),
+        "random digits, 2 separators apart": _random_digits(size, ".-", 2),
+    }
+    adversarial = {
+        '"4 1 1 1 ..."': "4 " + _fill("1 ", size - 2),
+        '"4.4.4.4..."': _fill("4.", size),
+        "one run of digits": _fill("4111111111111112", size),
+        "16-digit runs, Luhn fails": _fill("4111111111111112 ", size),
+        "digit/separator alternating": _fill("1 2 3 4 5 6 7 8 9 0 ", size),
+        "digit pairs, 2 separators": _fill("12.-34.-56.-78.-90.-", size),
+        "near misses (Luhn fails), grouped": _fill("order 4111-1111-1111-1112 / ", size),
+        "near misses across lines": _fill("4111 1111 1111 1112\n", size),
+        "9-digit ids, comma lists": _fill("123456789, 987654321, ", size),
+        "zero-width space everywhere": _fill("4\u200b1\u200b1\u200b1\u200b \u200b", size),
+        "Cf between groups": _fill("4111\u200b1111\u00ad1111\u2060111", size),
+        "fullwidth digits, no-break spaces": _fill(
+            "\uff14\uff11\uff11\uff11\u00a0\uff11\uff11\uff11\uff11\u00a0", size
+        ),
+        "IPv4 lists": _fill("10.0.0.1, 45.33.120.71, ", size),
+        "long separator runs": _fill("4" + " " * 50, size),
+        "IBAN-like": _fill("DE89 3704 0044 0532 0130 01 ", size),
+        "IPv6-like": _fill("2400:1234:5678:9012::1, ", size),
+    }
+    return ordinary, adversarial
+
+
+def measure(text: str, repeat: int) -> tuple[float, float, int]:
+    """(MB/s of CPU time, MB/s of wall time, cards found), best of repeat runs each."""
+    cpu = wall = float("inf")
+    for _ in range(repeat):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        _, count = redact(text)
+        cpu = min(cpu, time.process_time() - started_cpu)
+        wall = min(wall, time.perf_counter() - started)
+    size = len(text.encode()) / 1e6
+    return size / max(cpu, 1e-9), size / wall, count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=float, default=1.0, help="size of each input in MB (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    args = parser.parse_args()
+    ordinary, adversarial = inputs(int(args.size_mb * 1_000_000))
+    slow = []
+    print(f"redact(), best of {args.repeat}, {args.size_mb:g} M characters each; MB of UTF-8 per second of")
+    print("CPU time of this process (the figure checked), and of wall time (depends on the machine's load)")
+    for title, group in (("ordinary", ordinary), ("adversarial", adversarial)):
+        for name, text in group.items():
+            rate, wall_rate, count = measure(text, args.repeat)
+            flag = ""
+            if title == "adversarial" and rate < FLOOR_MB_S:
+                slow.append(name)
+                flag = f"  UNDER {FLOOR_MB_S:g} MB/s"
+            print(f"{title:11} {name:45} {rate:7.1f} MB/s (wall {wall_rate:5.1f})  {count:6} cards{flag}")
+    if slow:
+        print(f"FAIL: {len(slow)} adversarial input(s) under {FLOOR_MB_S:g} MB/s: {', '.join(slow)}")
+        return 1
+    print(f"OK: every adversarial input at or above {FLOOR_MB_S:g} MB/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
