@@ -110,11 +110,11 @@ class CustomerEmailChange(models.Model):
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="email_changes")
-    old_email = models.EmailField()
-    new_email = models.EmailField()
+    old_email = CardFreeEmailField()
+    new_email = CardFreeEmailField()
     changed_at = models.DateTimeField(default=timezone.now)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField()
+    reason = RedactedTextField()
 
     class Meta:
         ordering = ["-changed_at", "-pk"]

@@ -20,6 +20,7 @@ from .customers import AddressGuard
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
 from .outbox import notify_customer
 from .playbook import PlaybookError
+from .redaction import redacted
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5

@@ -40,6 +40,7 @@ from incidents.models import (
     Campaign,
     CampaignMember,
     Customer,
+    CustomerEmailChange,
     CustomerUpdate,
     DataBreach,
     Escalation,
@@ -188,6 +189,10 @@ def build(model, text: str):
         row = User(email=f"agent{n}@example.test")
     elif model is AgentSession:
         row = AgentSession(user=_user(), sid=f"sid{n}", session_key=f"key{n}")
+    elif model is CustomerEmailChange:
+        row = CustomerEmailChange(
+            customer=_customer(), old_email=f"old{n}@example.org", new_email=f"new{n}@example.org", changed_by=_user()
+        )
     else:
         raise AssertionError(f"no builder for {model._meta.label}: add one so its free text is tested")
     for field in free_text_fields(model):
@@ -389,7 +394,7 @@ def _admin_post(client, url, data):
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(card=formatted_cards())
 def test_no_card_number_is_stored_through_the_admin(postgres, admin_user, verified_client, card):
-    client = verified_client(admin_user)
+    client = verified_client(admin_user, reauthenticated=True)
     text = f"x {card.typed} y"
     customer = _customer()
     response = _admin_post(

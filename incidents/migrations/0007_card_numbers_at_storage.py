@@ -12,6 +12,21 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
+            model_name='customeremailchange',
+            name='new_email',
+            field=incidents.fields.CardFreeEmailField(max_length=254),
+        ),
+        migrations.AlterField(
+            model_name='customeremailchange',
+            name='old_email',
+            field=incidents.fields.CardFreeEmailField(max_length=254),
+        ),
+        migrations.AlterField(
+            model_name='customeremailchange',
+            name='reason',
+            field=incidents.fields.RedactedTextField(),
+        ),
+        migrations.AlterField(
             model_name='allowednetwork',
             name='label',
             field=incidents.fields.RedactedCharField(help_text="Whose it is, e.g. 'Acme Ltd office'.", max_length=120),
