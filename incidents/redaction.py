@@ -14,8 +14,8 @@ What counts as a card number, on principle rather than by a list of formats:
   card network, a length that network issues, and passes the Luhn check, and is grouped as cards are:
   either one group (no separator inside; soft breaks read as nothing), or several groups of at most 6 digits
   where, counting the digits between separators (soft breaks read as nothing), the first group has at least
-  4 digits, every other group but the last at least 3, and groups of 3 come only as 4-3-3-3 or last (4-4-4-4,
-  4-6-5, 4-6-4, 4-4-4-4-3, 4-4-4-1). So two long groups side by side ("123456789 987654321") are two ids,
+  4 digits, every other group but the last at least 3, groups of 3 come only as 4-3-3-3 or last, and groups
+  of 5 only last (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3, 4-4-4-1). So two long groups side by side ("123456789 987654321") are two ids,
   and lists of dates or phone numbers ("30.11.2026, 01.12.2026", "(555) 010-0199; (555) 010-0200") are not
   cards. A bare line break between two all-digit lines reads as a wrap: a column of ids one per line
   ("123456789\\n987654321") can read as an 18-digit card.
@@ -279,6 +279,9 @@ def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
     three = hard_end & hard_start << 16 & ~(hard_start << 8) & ~hard_start
     three_then_longer = three & ~(group_end >> 8) & ~(group_end >> 16) & ~(group_end >> 24)
     longer_then_three = three & ~(group_start << 24) & ~(group_start << 32) & ~(group_start << 40)
+    # A group of 5 comes only last (4-6-5): "3020, 09704 533732" is two phone numbers. (Ending 4 digits or more
+    # into the window: a first group clipped by the window may hold 5 digits with what a soft break joins.)
+    five = hard_end & hard_start << 32 & ~(hard_start << 24) & ~(hard_start << 16) & ~(hard_start << 8) & ~hard_start
     # Read as several groups: no long group, no short group but the last, all in one sequence.
     bad_grouped = long_group | sequence_start | (short | three_then_longer) << 8
     # Read as one group: no separator inside (soft breaks read as nothing).
@@ -304,6 +307,8 @@ def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
         if not ends:
             continue
         whole = _int(_window_sum(bad_grouped, length - 1, size).translate(_ZERO))
+        if five:
+            whole &= _int(_window_sum(five << 8, length - 5, size).translate(_ZERO))
         if longer_then_three:
             whole &= _int(_window_sum(longer_then_three << 8, length - 11, size).translate(_ZERO))
         if one_group:
