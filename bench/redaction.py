@@ -1,6 +1,6 @@
 """Card-number redactor throughput (not a test): MB/s of incidents.redaction.redact on ordinary text, on
-text full of card numbers, and on inputs built to be slow. Exits 1 if any adversarial input runs under
-5 MB/s of CPU time (the redactor must stay linear: one paste must never hold a web worker).
+text full of card numbers, and on inputs built to be slow. Exits 1 if any input runs under 5 MB/s of CPU
+time (the redactor must stay linear: one paste must never hold a web worker).
 
     .venv/bin/python bench/redaction.py [--size-mb 1] [--repeat 3]
 """
@@ -27,6 +27,17 @@ def _random_digits(size: int, separator: str, seed: int) -> str:
     return separator.join(rng.choice("0123456789") for _ in range(size // (1 + len(separator))))
 
 
+def _random_groups(size: int, sizes: list[int], separators: list[str], seed: int) -> str:
+    """Random digits in groups of the given sizes, each followed by one of the separators: mostly cards."""
+    rng = random.Random(seed)
+    pieces, length = [], 0
+    while length < size:
+        piece = "".join(rng.choice("0123456789") for _ in range(rng.choice(sizes))) + rng.choice(separators)
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces)[:size]
+
+
 def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
     prose = (
         "The customer called at 10:42 from +47 912 34 567 about ticket INC-000123; login from 203.0.113.9 "
@@ -39,12 +50,21 @@ def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
         ),
         "cards, one line in two": _fill("card 4111 1111 1111 1111 exp 12/27\nnothing here today\n", size),
         "only cards": _fill("4111.1111.1111.1111\n", size),
-        # Random digits one separator apart: every 13-19 digit stretch with an issuer prefix and a valid
-        # Luhn digit is a card by the rule, so this is mostly cards (one every ~40 characters).
+        "lists of dates and phones": _fill("30.11.2026, 01.12.2026; (555) 010-0199, +47 912 34 567\n", size),
+    }
+    # Random digits, grouped as cards are: every 13-19 digit stretch with an issuer prefix, a length its network
+    # issues and a valid Luhn digit is a card, so these are mostly cards (one every 40 to 140 characters), each
+    # found, mapped back and masked: the most work per character an attacker can ask for.
+    adversarial = {
         "random digits, 1 separator apart": _random_digits(size, " ", 1),
         "random digits, 2 separators apart": _random_digits(size, ".-", 2),
-    }
-    adversarial = {
+        "random digits, one per line": _random_digits(size, "\n", 3),
+        "random digits, one per line, and a colon": _random_digits(size - 1, "\n", 4) + ":",
+        "random digits, zero-width spaces between": _random_digits(size, "\u200b", 5),
+        "random groups of 4": _random_groups(size, [4], [" "], 6),
+        "random groups of 3 to 6": _random_groups(size, [3, 4, 5, 6], [" ", "-", "  "], 7),
+        "random groups of 4, spaces or line breaks": _random_groups(size, [4], [" ", "\n", " \n  "], 8),
+        "random 8-digit lines (cards wrapped in two)": _random_groups(size, [8], ["\n"], 9),
         '"4 1 1 1 ..."': "4 " + _fill("1 ", size - 2),
         '"4.4.4.4..."': _fill("4.", size),
         "one run of digits": _fill("4111111111111112", size),
@@ -63,6 +83,8 @@ def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
         "long separator runs": _fill("4" + " " * 50, size),
         "IBAN-like": _fill("DE89 3704 0044 0532 0130 01 ", size),
         "IPv6-like": _fill("2400:1234:5678:9012::1, ", size),
+        "IBAN beside each card": _fill("DE89 3704 0044 0532 0130 00 4111 1111 1111 1111\n", size),
+        "IPv6 beside each card": _fill("2001:db8::1 4111 1111 1111 1111\n", size),
     }
     return ordinary, adversarial
 
@@ -92,14 +114,14 @@ def main() -> int:
         for name, text in group.items():
             rate, wall_rate, count = measure(text, args.repeat)
             flag = ""
-            if title == "adversarial" and rate < FLOOR_MB_S:
+            if rate < FLOOR_MB_S:
                 slow.append(name)
                 flag = f"  UNDER {FLOOR_MB_S:g} MB/s"
             print(f"{title:11} {name:45} {rate:7.1f} MB/s (wall {wall_rate:5.1f})  {count:6} cards{flag}")
     if slow:
-        print(f"FAIL: {len(slow)} adversarial input(s) under {FLOOR_MB_S:g} MB/s: {', '.join(slow)}")
+        print(f"FAIL: {len(slow)} input(s) under {FLOOR_MB_S:g} MB/s: {', '.join(slow)}")
         return 1
-    print(f"OK: every adversarial input at or above {FLOOR_MB_S:g} MB/s")
+    print(f"OK: every input at or above {FLOOR_MB_S:g} MB/s")
     return 0
 
 

@@ -7,25 +7,34 @@ What counts as a card number, on principle rather than by a list of formats:
 - A number is a sequence of digit groups; between two groups stands a short run (1 to 3 characters) of
   anything that is neither a letter nor a digit: any space or separator, tab, line break, punctuation.
   Letters end the sequence, so a hyphen or a slash is enough to glue a card to a word (`order-4111...`).
-- A card is a whole-group stretch of such a sequence that has an issuer prefix of a card network, a length
-  that network issues, and passes the Luhn check. It is one ungrouped run of 13 to 19 digits, or several
-  groups of at most 6 digits each (4-4-4-4, 4-6-5, ...): two long groups side by side ("123456789
-  987654321") are two ids, not a card. When a sequence holds more than a card (a CVV, an expiry), the
-  longest card starting leftmost is taken.
+- A soft break -- invisible characters alone, or one line break (\\n, \\r\\n, \\r, U+2028, U+2029...) with
+  white space around it, between two digits -- is read both ways: as nothing (a number wrapped by a narrow
+  field at any position: "41111111\\n11111111") and as a group separator.
+- A card is a stretch of such a sequence, from a group start to a group end, that has an issuer prefix of a
+  card network, a length that network issues, and passes the Luhn check, and is grouped as cards are:
+  either one group (no separator inside; soft breaks read as nothing), or several groups of at most 6 digits
+  where, counting the digits between separators (soft breaks read as nothing), the first group has at least
+  4 digits, every other group but the last at least 3, groups of 3 come only as 4-3-3-3 or last, and groups
+  of 5 only last (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3, 4-4-4-1). So two long groups side by side ("123456789 987654321") are two ids,
+  and lists of dates or phone numbers ("30.11.2026, 01.12.2026", "(555) 010-0199; (555) 010-0200") are not
+  cards. A bare line break between two all-digit lines reads as a wrap: a column of ids one per line
+  ("123456789\\n987654321") can read as an 18-digit card.
+- Every digit that some card reading covers is masked; overlapping readings make one masked stretch, so
+  cards typed back to back leave none of their digits.
 - Valid IBANs, IPv4 and IPv6 addresses and the redaction marker itself are never touched.
 
 Linear time: the text goes through a few compiled regular expressions and str/bytes translations, and every
 window is checked at once with integer arithmetic on byte lanes (one byte per digit: sliding sums come from
-multiplying by 0x0101...01). Python code runs per card found, never per character.
+multiplying by 0x0101...01). Python code runs per masked stretch and per IBAN or IPv6 candidate next to one,
+never per character.
 """
 
 import bisect
 import ipaddress
-import operator
 import re
 import sys
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 MARKER = "[card number removed, ending {}]"
 
@@ -60,9 +69,13 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 
 
+_LINE_BREAKS = "\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
 def _build_table() -> str:
     """One character per code point: decimal digits of every script become their ASCII digit, letters
-    'x', invisible format characters NUL, everything else (spaces, punctuation, symbols...) a space."""
+    'x', invisible format characters NUL, line breaks '\\n' ('\\r' for a carriage return), other white space
+    ' ', everything else (punctuation, symbols...) '-'."""
     table = []
     for code in range(sys.maxunicode + 1):
         char = chr(code)
@@ -73,33 +86,45 @@ def _build_table() -> str:
             table.append("\x00")
         elif char.isalnum():
             table.append("x")
+        elif char in _LINE_BREAKS:
+            table.append("\n")
+        elif char == "\r":
+            table.append("\r")
+        elif char.isspace():
+            table.append(" ")
         elif char == ".":
             table.append(".")  # kept apart for a moment, to find IPv4 addresses
         else:
-            table.append(" ")
+            table.append("-")
     return "".join(table)
 
 
 _CLASSES = _build_table()
-# Positions in the original text: digits, for mapping windows back.
-_NON_DIGITS = re.compile(r"\D*")
-# From the start of a digit: past count digits and what follows them, to the start of the next digit.
-_DIGITS_AHEAD = [re.compile(rf"(?:\d\D*){{{count}}}") for count in range(64)]
-_DIGIT_STEPS = [re.compile(rf"(?:\d\D*){{{1 << power}}}") for power in range(22)]
-# From the start of a card's first digit: to the end of its last.
-_CARD_DIGITS = {length: re.compile(rf"(?:\d\D*){{{length - 1}}}\d") for length in _LENGTHS}
-_INVISIBLE_BETWEEN_DIGITS = re.compile(rb"(?<=[0-9])\x00+(?=[0-9])")
-_MARKER_BEFORE = "[card number removed, ending "
+# Positions in the original text, for mapping digits back: past what is not a digit, then past count digits
+# and what follows each, to the start of the next digit.
+_SKIP_DIGITS = [re.compile(rb"[^0-9]*(?:[0-9][^0-9]*){%d}" % count) for count in range(64)]
+_DIGIT_STEPS = [re.compile(rb"(?:[0-9][^0-9]*){%d}" % (1 << power)) for power in range(22)]
+# Between two digits: invisible characters only, or one line break with white space (and invisible characters)
+# around it. Read both ways: as nothing (the digits join) and as a group separator.
+_SOFT_BREAK = re.compile(rb"(?<=[0-9])(?:[ \x00]*(?:\r\x00*\n|\r|\n)[ \x00]*|\x00+)(?=[0-9])")
+# What only a soft break of two characters or more holds (cheap to look for: no look-behind).
+_LONGER_SOFT_BREAK = re.compile(rb"[ \x00][\n\r]|[\n\r][ \x00]|\x00\x00")
 # Four dot-separated groups of at most 3 digits: an IPv4 address (or a version number), at most 12 digits, so
 # never a card by itself. Fenced off with a letter on each side so that its digits never join a card next to it.
-_QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9])(?!\.[0-9]))"
+# A soft break ('~') joins digits: a quad it continues is no quad.
+_QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9~])(?!\.[0-9]))"
 # The character before a dotted quad (run again on the reversed text: the character after it).
-_BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9])\.|[^0-9.])" + _QUAD_AHEAD)
-_THIRTEEN_DIGITS = re.compile(rb"[0-9](?: {0,3}[0-9]){12}")
-_DOT_IS_SPACE = bytes.maketrans(b".", b" ")
+_BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9~])\.|[^0-9.~])" + _QUAD_AHEAD)
+_THIRTEEN_DIGITS = re.compile(rb"[0-9](?:[ ~]{0,3}[0-9]){12}")
+_SEPARATORS_AS_SPACE = bytes.maketrans(b".-\n\r", b"    ")
+_MARKER_BEFORE = "[card number removed, ending "
+_MARKERS = re.compile(re.escape(_MARKER_BEFORE) + r"[0-9]{4}\]")
+_MARKER_BLANK = _MARKER_BEFORE + "xxxx]"
 _IBAN_HINT = re.compile(r"[A-Z]{2}[0-9]{2}")
 _IBAN = re.compile(r"(?=([A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,31}))")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+# Spans of covered digits, in the digit-lane string of _spans_of_digits: crossing into the next digit, or last.
+_SPAN = re.compile(rb"\x01*\x02")
 
 
 def _lanes(pairs) -> bytes:
@@ -114,7 +139,9 @@ _ALL_BYTES = bytes(range(256))
 _NOT_DIGITS = bytes(b for b in _ALL_BYTES if b not in _DIGIT_BYTES)
 _IS_DIGIT = _lanes((b, 1) for b in _DIGIT_BYTES)
 _IS_BREAK = _lanes([(ord("x"), 1)])
-_IS_SPACE = _lanes([(ord(" "), 1)])
+_IS_SOFT_CHAR = _lanes([(0, 1), (ord("\n"), 1), (ord("\r"), 1)])
+_SOFT_AS_TILDE = bytes.maketrans(b"\x00\n\r", b"~~~")
+_IS_HARD = _lanes([(ord("x"), 1), (ord(" "), 1)])
 _IS_GAP = _lanes((b, 1) for b in _ALL_BYTES if b not in _DIGIT_BYTES)
 _PLAIN = _lanes((ord("0") + d, d) for d in range(10))
 _DOUBLED = _lanes((ord("0") + d, 2 * d - 9 if d > 4 else 2 * d) for d in range(10))
@@ -122,10 +149,12 @@ _MOD10 = _lanes((v, 1) for v in range(0, 256, 10))
 _ZERO = _lanes([(0, 1)])
 _NONZERO = _lanes((v, 1) for v in range(1, 256))
 _DROP_ZERO = b"\x00"
-# Per-digit code (1 + group start + 2 * sequence start + 4 * group end), read back one bit at a time.
-_GROUP_START = _lanes((code, (code - 1) & 1) for code in range(1, 9))
-_SEQUENCE_START = _lanes((code, (code - 1) >> 1 & 1) for code in range(1, 9))
-_GROUP_END = _lanes((code, (code - 1) >> 2 & 1) for code in range(1, 9))
+# Per-digit code: 1 + the sum of these bits, read back one bit at a time.
+_BITS = {"group_start": 1, "sequence_start": 2, "group_end": 4, "hard_start": 8, "hard_end": 16}
+_BIT_LANES = {
+    name: _lanes((code, (code - 1) >> (bit.bit_length() - 1) & 1) for code in range(1, 33))
+    for name, bit in _BITS.items()
+}
 
 
 @cache
@@ -158,23 +187,31 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _skeletons(text: str) -> list[bytes]:
-    """ASCII skeletons of the text: its digits in order, ' ' for a separator, 'x' for a letter or the first
-    four characters of a longer run of separators. Invisible format characters are dropped; when there are
-    any, a second skeleton reads those standing between two digits as a separator (a card is looked for
-    both ways: '4111<ZWSP>1111' is one group or two)."""
-    classes = b"x" + text.translate(_CLASSES).encode("ascii")
-    skeletons = [classes.translate(None, b"\x00")]
-    if len(skeletons[0]) < len(classes):
-        skeletons.append(_INVISIBLE_BETWEEN_DIGITS.sub(b" ", classes).translate(None, b"\x00"))
+def _skeleton(text: str) -> tuple[bytes, bytes]:
+    """The ASCII skeleton of the text: its digits in order, ' ' for a separator, '~' for a soft break (invisible
+    characters, or a line break, between two digits), 'x' for a letter or for the first four characters of a
+    longer run of separators. Other invisible characters are dropped. Also the text's character classes, one
+    byte per character (its digits where the text has them)."""
+    per_character = text.translate(_CLASSES).encode("ascii")
+    classes = b"x" + per_character
+    if b"\x00" in classes or b"\n" in classes or b"\r" in classes:
+        # One character between two digits, in bulk on byte lanes; longer soft breaks by the regular expression.
+        classes = classes.replace(b"\r\n", b"\n")
+        size = len(classes)
+        single = _int(classes.translate(_IS_SOFT_CHAR))
+        digit = _int(classes.translate(_IS_DIGIT))
+        single &= digit << 8 & digit >> 8
+        if single:
+            mask = single * 0xFF
+            marked = _int(classes.translate(_SOFT_AS_TILDE))
+            classes = _bytes((_int(classes) & ~mask) | (marked & mask), size)
+        if _LONGER_SOFT_BREAK.search(classes):
+            classes = _SOFT_BREAK.sub(b"~", classes)
+        classes = classes.translate(None, b"\x00")
     if b"." in classes:
-        skeletons = [_fence_dotted_quads(skeleton) for skeleton in skeletons]
-    return [skeleton.replace(b"    ", b"xxxx") for skeleton in skeletons]
-
-
-def _fence_dotted_quads(skeleton: bytes) -> bytes:
-    skeleton = _BEFORE_DOTTED_QUAD.sub(b"x", skeleton)
-    return _BEFORE_DOTTED_QUAD.sub(b"x", skeleton[::-1])[::-1].translate(_DOT_IS_SPACE)
+        classes = _BEFORE_DOTTED_QUAD.sub(b"x", classes)
+        classes = _BEFORE_DOTTED_QUAD.sub(b"x", classes[::-1])[::-1]
+    return per_character, classes.translate(_SEPARATORS_AS_SPACE).replace(b"    ", b"xxxx")
 
 
 def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
@@ -199,17 +236,59 @@ def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
     return by_length
 
 
-def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
-    """(first digit index, length) of every whole-group, issuer-prefixed, Luhn-valid window."""
+def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
+    """(digits, lanes): the skeleton's digits, and per digit 0 when no card reading covers it, 1 when one covers
+    it and the next digit too, 2 when it ends a stretch of covered digits."""
+    digits = skeleton.translate(None, _NOT_DIGITS)
+    if not _THIRTEEN_DIGITS.search(skeleton):
+        return digits, b""  # no sequence is long enough for a card: most texts stop here
+    length_of_skeleton = len(skeleton)
+    is_digit = _int(skeleton.translate(_IS_DIGIT))
+    is_gap = _int(skeleton.translate(_IS_GAP))
+    is_hard = _int(skeleton.translate(_IS_HARD))
+    is_break = _int(skeleton.translate(_IS_BREAK))
+    last = 1 << (8 * (length_of_skeleton - 1))
+    # A digit starts a new sequence unless 1 to 3 separators (a longer run became 'xxxx') stand after a digit.
+    is_separator = is_gap & ~is_break
+    after_digit = is_digit << 16 & is_separator << 8
+    after_digit |= is_digit << 24 & is_separator << 16 & is_separator << 8
+    after_digit |= is_digit << 32 & is_separator << 24 & is_separator << 16 & is_separator << 8
+    group_start = is_digit & is_gap << 8
+    codes = _bytes(
+        is_digit
+        + group_start * _BITS["group_start"]
+        + (group_start & ~after_digit) * _BITS["sequence_start"]
+        + (is_digit & (is_gap >> 8 | last)) * _BITS["group_end"]
+        + (is_digit & is_hard << 8) * _BITS["hard_start"]
+        + (is_digit & (is_hard >> 8 | last)) * _BITS["hard_end"],
+        length_of_skeleton,
+    ).translate(None, _DROP_ZERO)
     size = len(digits)
-    group_start = _int(codes.translate(_GROUP_START))
-    sequence_start = _int(codes.translate(_SEQUENCE_START))
-    group_end = _int(codes.translate(_GROUP_END))
+    lanes = {name: _int(codes.translate(table)) for name, table in _BIT_LANES.items()}
+    group_start, sequence_start, group_end = lanes["group_start"], lanes["sequence_start"], lanes["group_end"]
+    hard_start, hard_end = lanes["hard_start"], lanes["hard_end"]
     # Digits in a group of 7 or more: no group start among the 6 digits before some digit of the group.
     run_of_seven = _int(_window_sum(group_start, 6, size).translate(_ZERO)) >> 48 << 48
     long_group = _int(_window_sum(run_of_seven, 7, size + 6)[6:].translate(_NONZERO))
-    # Windows of several groups must not hold a long group nor cross into the next sequence.
-    bad = long_group | sequence_start
+    # Groups between separators (soft breaks read as nothing) that no card grouping has before its last group:
+    # fewer than 3 digits, or 3 digits followed by a longer group (a phone number: 555 010 0199).
+    # Groups of 3 come only as 4-3-3-3 or last: a 3 then a longer group is a phone number (555 010 0199), and so
+    # is a 3 after a group of 4 or more that is not the first. (After the first, such a 3 ends at least 10
+    # digits into the window: the first group and the one before the 3 have 4 digits or more.)
+    short = hard_end & (hard_start | hard_start << 8)
+    three = hard_end & hard_start << 16 & ~(hard_start << 8) & ~hard_start
+    three_then_longer = three & ~(group_end >> 8) & ~(group_end >> 16) & ~(group_end >> 24)
+    longer_then_three = three & ~(group_start << 24) & ~(group_start << 32) & ~(group_start << 40)
+    # A group of 5 comes only last (4-6-5): "3020, 09704 533732" is two phone numbers. (Ending 4 digits or more
+    # into the window: a first group clipped by the window may hold 5 digits with what a soft break joins.)
+    five = hard_end & hard_start << 32 & ~(hard_start << 24) & ~(hard_start << 16) & ~(hard_start << 8) & ~hard_start
+    # Read as several groups: no long group, no short group but the last, all in one sequence.
+    bad_grouped = long_group | sequence_start | (short | three_then_longer) << 8
+    # Read as one group: no separator inside (soft breaks read as nothing).
+    one_group = b"\x00" in _window_sum(hard_start, 12, size)  # some 13 digits hold no separator
+    bad_ungrouped = sequence_start | hard_end << 8
+    # The first group, up to its separator, has at least 4 digits.
+    first_group = group_start & ~(hard_end | hard_end >> 8 | hard_end >> 16)
     plain = digits.translate(_PLAIN)
     doubled = digits.translate(_DOUBLED)
     even_plain = bytearray(plain)
@@ -217,19 +296,24 @@ def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
     odd_plain = bytearray(doubled)
     odd_plain[1::2] = plain[1::2]  # rightmost digit at an odd index
     even_plain, odd_plain = _int(even_plain), _int(odd_plain)
-    found: set[tuple[int, int]] = set()
+    covered = crossing = 0
+    mask = (1 << (8 * size)) - 1
     for length, starts in _issuer_starts(digits, size).items():
-        starts &= group_start
+        starts &= first_group
         if not starts:
             continue
         shift = 8 * (length - 1)
-        ends = group_end & (starts << shift)
-        if not ends & ((1 << (8 * size)) - 1):
+        ends = group_end & (starts << shift) & mask
+        if not ends:
             continue
-        short_groups = _int(_window_sum(bad, length - 1, size).translate(_ZERO))
-        if long_group:  # a window may also be one ungrouped run of exactly this length
-            short_groups |= _int(_window_sum(group_start, length - 1, size).translate(_ZERO))
-        ends &= short_groups
+        whole = _int(_window_sum(bad_grouped, length - 1, size).translate(_ZERO))
+        if five:
+            whole &= _int(_window_sum(five << 8, length - 5, size).translate(_ZERO))
+        if longer_then_three:
+            whole &= _int(_window_sum(longer_then_three << 8, length - 11, size).translate(_ZERO))
+        if one_group:
+            whole |= _int(_window_sum(bad_ungrouped, length - 1, size).translate(_ZERO))
+        ends &= whole
         if not ends:
             continue
         sums = bytearray(_window_sum(even_plain, length, size))
@@ -237,52 +321,29 @@ def _cards(digits: bytes, codes: bytes) -> set[tuple[int, int]]:
         ends &= _int(sums.translate(_MOD10))
         if not ends:
             continue
-        for match in re.finditer(b"\x01", _bytes(ends, size)):
-            found.add((match.start() - length + 1, length))
-    return found
+        starts = ends >> shift
+        covered |= _int(_window_sum(starts, length, size).translate(_NONZERO))
+        crossing |= _int(_window_sum(starts, length - 1, size).translate(_NONZERO))
+    if not covered:
+        return digits, b""
+    return digits, _bytes(covered + (covered & ~crossing), size)
 
 
-def _protected(text: str, start: int, end: int) -> bool:
-    """Does text[start:end] overlap a valid IBAN, an IPv6 address or a redaction marker?"""
-    if text.endswith(_MARKER_BEFORE, 0, start):
-        return True  # the digits an earlier redaction kept
-    offset = max(0, start - 60)
-    around = text[offset : end + 60]
-    if ":" in around:
-        for match in _IPV6.finditer(around):
-            if match.start() + offset < end and match.end() + offset > start:
-                token = match.group().rstrip(".")
-                # An address glued to a word ("see2001:db8::1") starts after up to 4 hex letters of it.
-                for candidate in (token[cut:] for cut in range(5)):
-                    try:
-                        ipaddress.IPv6Address(candidate)
-                    except ValueError:
-                        continue
-                    return True
-    for match in _IBAN.finditer(around):
-        candidate = match.group(1)
-        compact = candidate.replace(" ", "")
-        length = IBAN_LENGTHS.get(compact[:2])
-        if not length or len(compact) < length or not _iban_valid(compact[:length]):
-            continue
-        # The IBAN ends at its length-th character that is not a space.
-        last = match.start() + [i for i, char in enumerate(candidate) if char != " "][length - 1]
-        if match.start() + offset < end and last + 1 + offset > start:
-            return True
-    return False
+_IBAN_DIGITS = {ord(char): str(int(char, 36)) for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
 def _iban_valid(iban: str) -> bool:
     if not iban.isascii() or not iban.isalnum():
         return False
-    return int("".join(str(int(char, 36)) for char in iban[4:] + iban[:4])) % 97 == 1
+    return int((iban[4:] + iban[:4]).translate(_IBAN_DIGITS)) % 97 == 1
 
 
-def _advance(text: str, position: int, count: int) -> int:
-    """From the start of a digit, the start of the count-th digit after it."""
-    if count < len(_DIGITS_AHEAD):
-        return _DIGITS_AHEAD[count].match(text, position).end()
-    power = 21
+def _skip(text: bytes, position: int, count: int) -> int:
+    """From position, the start of the count-th digit after the digits before position (count 0: the next)."""
+    if count < len(_SKIP_DIGITS):
+        return _SKIP_DIGITS[count].match(text, position).end()
+    position = _SKIP_DIGITS[0].match(text, position).end()
+    power = len(_DIGIT_STEPS) - 1
     while count:
         while count < 1 << power:
             power -= 1
@@ -291,92 +352,116 @@ def _advance(text: str, position: int, count: int) -> int:
     return position
 
 
-def _windows(skeleton: bytes) -> set[tuple[int, int]]:
-    if not _THIRTEEN_DIGITS.search(skeleton):
-        return set()  # no sequence is long enough for a card: most texts stop here
-    digits = skeleton.translate(None, _NOT_DIGITS)
-    size = len(skeleton)
-    is_digit = _int(skeleton.translate(_IS_DIGIT))
-    is_gap = _int(skeleton.translate(_IS_GAP))
-    is_break = _int(skeleton.translate(_IS_BREAK))
-    is_space = _int(skeleton.translate(_IS_SPACE))
-    group_start = is_digit & is_gap << 8
-    # A letter, then at most three separators (a longer run became 'xxxx'), then this digit.
-    after_break = is_break << 8 | (is_break << 16 & is_space << 8) | (is_break << 24 & is_space << 16 & is_space << 8)
-    sequence_start = is_digit & after_break
-    group_end = is_digit & (is_gap >> 8 | 1 << (8 * (size - 1)))
-    codes = _bytes(is_digit + group_start + (sequence_start << 1) + (group_end << 2), size)
-    return _cards(digits, codes.translate(None, _DROP_ZERO))
+def _find(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, last four digits) of each stretch of card digits in text, in order.
 
-
-def _find(text: str, first_only: bool = False) -> list[tuple[int, int, str]]:
-    """(start, end, last four digits) of each card number in text, in order."""
-    skeletons = _skeletons(text)
-    windows = set().union(*map(_windows, skeletons))
-    if not windows:
-        return []
-    digits = skeletons[0].translate(None, _NOT_DIGITS)
-    if _MARKER_BEFORE in text or ":" in text or _IBAN_HINT.search(text):
-        # Some window may be part of an IBAN, an IPv6 address or a marker: look at each in the text.
-        spans = _spans(text, sorted(windows))
-        windows = {window for window, (start, end) in spans.items() if not _protected(text, start, end)}
-    chosen = sorted(windows)[:1] if first_only else _most_digits(list(windows))
-    spans = _spans(text, chosen)
-    return [(*spans[first, length], digits[first + length - 4 : first + length].decode()) for first, length in chosen]
-
-
-def _spans(text: str, windows: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
-    """{(first digit index, length): (start, end) in text} for windows sorted by first digit."""
-    spans = {}
-    position, at = _NON_DIGITS.match(text).end(), 0  # the start of the at-th digit
-    for first, length in windows:
-        position, at = _advance(text, position, first - at), first
-        spans[first, length] = (position, _CARD_DIGITS[length].match(text, position).end())
+    Every digit that some card reading covers is taken; readings that overlap make one stretch. Valid IBANs,
+    IPv6 addresses and redaction markers are blanked out (to letters) and the text is read again."""
+    scan = _MARKERS.sub(_MARKER_BLANK, text) if _MARKER_BEFORE in text else text
+    for _ in range(4):
+        per_character, skeleton = _skeleton(scan)
+        digits, lanes = _covered(skeleton)
+        if not lanes:
+            return []
+        spans = _spans(per_character, digits, lanes)
+        if ":" not in scan and not _IBAN_HINT.search(scan):
+            return spans
+        protected = _protected(scan, spans)
+        if not protected:
+            return spans
+        pieces, position = [], 0
+        for start, end in protected:
+            pieces += (scan[position:start], "x" * (end - start))
+            position = end
+        scan = "".join(pieces) + scan[position:]
     return spans
 
 
-def _most_digits(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The non-overlapping windows covering the most digits, in order: two cards typed side by side are two
-    cards, not one longer window that happens to pass the checks and leave most of the second in clear."""
-    windows.sort()
-    firsts = [first for first, _ in windows]
-    ends = [first + length for first, length in windows]
-    if not any(map(operator.lt, firsts[1:], ends)):
-        return windows  # no two overlap
-    items = sorted((first + length, first, length) for first, length in windows)
-    ends = [end for end, _, _ in items]
-    best, taken = [0], [False]
-    bisect_right = bisect.bisect_right
-    for index, (_, first, length) in enumerate(items):
-        take = best[bisect_right(ends, first, 0, index)] + length
-        if take > best[index]:
-            best.append(take)
-            taken.append(True)
+def _spans(text: bytes, digits: bytes, lanes: bytes) -> list[tuple[int, int, str]]:
+    """(start, end, last four digits) of each stretch of covered digits, in text: the per-character classes."""
+    spans = []
+    position = at = 0  # at: how many digits text[:position] holds
+    for match in _SPAN.finditer(lanes):
+        first, end = match.span()
+        position = _skip(text, position, first - at)
+        stop = _skip(text, position, end - 1 - first) + 1
+        spans.append((position, stop, digits[end - 4 : end].decode()))
+        position, at = stop, end
+    return spans
+
+
+def _protected(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint (start, end) of the valid IBANs and IPv6 addresses that overlap a span. Each candidate
+    in the text is looked at once; only those overlapping a span are checked."""
+    starts = [start for start, _, _ in spans]
+
+    def overlaps(start: int, end: int) -> bool:
+        index = bisect.bisect_left(starts, end) - 1
+        return index >= 0 and spans[index][1] > start
+
+    found = []
+    if ":" in text:
+        for match in _IPV6.finditer(text):
+            if overlaps(*match.span()):
+                cut = _ipv6_start(match.group().rstrip("."))
+                if cut is not None:
+                    found.append((match.start() + cut, match.start() + len(match.group().rstrip("."))))
+    if _IBAN_HINT.search(text):
+        for match in _IBAN.finditer(text):
+            candidate = match.group(1)
+            if not overlaps(match.start(), match.start() + len(candidate)):
+                continue
+            length = _iban_length(candidate)
+            if length and overlaps(match.start(), match.start() + length):
+                found.append((match.start(), match.start() + length))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
-            best.append(best[index])
-            taken.append(False)
-    chosen, index = [], len(items)
-    while index:
-        if taken[index]:
-            _, first, length = items[index - 1]
-            chosen.append((first, length))
-            index = bisect_right(ends, first, 0, index - 1)
-        else:
-            index -= 1
-    return chosen[::-1]
+            merged.append((start, end))
+    return merged
+
+
+@lru_cache(maxsize=4096)
+def _ipv6_start(token: str) -> int | None:
+    """Where a valid IPv6 address starts in token, if it is one: an address glued to a word ("see2001:db8::1")
+    starts after up to 4 hex letters of it."""
+    for cut in range(5):
+        try:
+            ipaddress.IPv6Address(token[cut:])
+        except ValueError:
+            continue
+        return cut
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _iban_length(candidate: str) -> int:
+    """How many characters of candidate (from its start) a valid IBAN takes, or 0."""
+    compact = candidate.replace(" ", "")
+    length = IBAN_LENGTHS.get(compact[:2])
+    if not length or len(compact) < length or not _iban_valid(compact[:length]):
+        return 0
+    # The IBAN ends at its length-th character that is not a space.
+    return [index for index, char in enumerate(candidate) if char != " "][length - 1] + 1
 
 
 def redact(text: str) -> tuple[str, int]:
-    """(text with card numbers masked, how many were masked)."""
+    """(text with card numbers masked, how many stretches were masked)."""
     if not text:
         return text, 0
-    cards = _find(text)
-    if not cards:
+    spans = _find(text)
+    if not spans:
         return text, 0
-    pieces = [text[: cards[0][0]]]
-    for (_, end, last_four), (start, _, _) in zip(cards, [*cards[1:], (len(text), 0, "")], strict=True):
-        pieces += (MARKER.format(last_four), text[end:start])
-    return "".join(pieces), len(cards)
+    ends = [0, *(end for _, end, _ in spans)]
+    pieces = [
+        piece
+        for (start, _, last_four), previous_end in zip(spans, ends, strict=False)
+        for piece in (text[previous_end:start], _MARKER_BEFORE, last_four, "]")
+    ]
+    pieces.append(text[ends[-1] :])
+    return "".join(pieces), len(spans)
 
 
 def redacted(text: str) -> str:
@@ -385,4 +470,4 @@ def redacted(text: str) -> str:
 
 def contains_card_number(text: str) -> bool:
     """For fields that must refuse a card number (an email address, a reference) rather than mangle it."""
-    return bool(text) and bool(_find(text, first_only=True))
+    return bool(text) and bool(_find(text))

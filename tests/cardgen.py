@@ -54,6 +54,8 @@ SEPARATORS = [
     "\u2009",  # thin space
 ]
 LINE_BREAKS = ["\n", "\r\n", "-\n", " \n", "\n\n", "\u2028"]
+# A line break at any position between two digits (a narrow field wrapping a number), maybe with an indent.
+WRAPS = ["\n", "\r\n", "\r", "\u2028", "\u2029", " \n", "\n    ", "\r\n\t", "\n\u200b"]
 GLUE = ["order-", "ACC-", "card-", "ref/", "nr.", "card:", "#", "("]
 
 
@@ -97,17 +99,26 @@ class TypedCard(NamedTuple):
 
 
 def _groups(draw, digits: str) -> list[str]:
-    kind = draw(st.sampled_from(["none", "fours", "amex", "random"]))
+    """Digit groups as cards print them: every group but the last has at least 3 digits (the first at least 4)
+    and at most 6, groups of 3 come right after the first and only 3s after them, groups of 5 only last
+    (4-4-4-4, 4-6-5, 4-4-4-1, 4-3-3-3)."""
+    kind = draw(st.sampled_from(["none", "fours", "amex", "threes", "random"]))
     if kind == "none":
         return [digits]
     if kind == "amex" and len(digits) in (14, 15, 16):  # 4-6-5, 4-6-4, 4-6-6
         return [digits[:4], digits[4:10], digits[10:]]
+    if kind == "threes":  # 4-3-3-3 (13 digits), 4-3-3-3-3, ...
+        return [digits[:4]] + [digits[i : i + 3] for i in range(4, len(digits), 3)]
     if kind == "random":
         groups, rest = [], digits
+        size = draw(st.sampled_from([4, 6]))
         while rest:
-            size = draw(st.integers(1, 6))
             groups.append(rest[:size])
             rest = rest[size:]
+            if size == 3 or len(groups) == 1:  # 3s come right after the first group, and only 3s after them
+                size = 3 if size == 3 else draw(st.sampled_from([3, 4, 6]))
+            else:
+                size = draw(st.sampled_from([4, 6]))
         return groups
     return [digits[i : i + 4] for i in range(0, len(digits), 4)]
 
@@ -144,6 +155,11 @@ def _formatted_cards(draw, network: str | None = None) -> TypedCard:
         for index in draw(st.sets(st.integers(0, len(separators) - 1), min_size=1)):
             separators[index] = draw(st.sampled_from(INVISIBLE))
     typed = groups[0] + "".join(sep + group for sep, group in zip(separators, groups[1:], strict=True))
+    if draw(st.booleans()):  # wrapped at any position between two digits
+        between = [at for at in range(1, len(typed)) if typed[at - 1].isdecimal() and typed[at].isdecimal()]
+        if between:
+            at = draw(st.sampled_from(between))
+            typed = typed[:at] + draw(st.sampled_from(WRAPS)) + typed[at:]
     for _ in range(draw(st.integers(0, 3))):  # invisible characters anywhere inside
         at = draw(st.integers(1, len(typed) - 1))
         typed = typed[:at] + draw(st.sampled_from(INVISIBLE)) + typed[at:]
@@ -190,6 +206,38 @@ def _not_a_card(number: str) -> bool:
 
 nine_digit_ids = st.integers(100_000_000, 999_999_999).map(str)
 
+_dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
+_DATE_FORMATS = ["%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d", "%m/%d/%Y", "%d.%m.%y", "%Y.%m.%d", "%d-%m-%Y"]
+_LIST_SEPARATORS = [", ", " ", "; ", "\n", ",", " / ", " - ", "\t", " | "]
+# Phone numbers as written in lists: Norwegian, North American, UK, French.
+_PHONE_FORMATS = [
+    r"\+47 9[0-9]{2} [0-9]{2} [0-9]{3}",
+    r"\+47 [0-9]{2} [0-9]{2} [0-9]{2} [0-9]{2}",
+    r"\([2-9][0-9]{2}\) [2-9][0-9]{2}-[0-9]{4}",
+    r"[2-9][0-9]{2}-[2-9][0-9]{2}-[0-9]{4}",
+    r"[2-9][0-9]{2}\.[2-9][0-9]{2}\.[0-9]{4}",
+    r"\+1 [2-9][0-9]{2} [2-9][0-9]{2} [0-9]{4}",
+    r"0[1-9][0-9] [0-9]{4} [0-9]{4}",
+    r"0[1-9]( [0-9]{2}){4}",
+    # Not in lists: "0123 456789, 0123 456780" is grouped 6-4-6 across two numbers, as a card may be.
+]
+# A list of phone numbers in one format, as lists are written.
+_phone_lists = st.sampled_from(_PHONE_FORMATS).flatmap(
+    lambda layout: st.lists(st.from_regex(layout, fullmatch=True), min_size=2, max_size=6)
+)
+
+
+@st.composite
+def _joined(draw, values: list, formats: list[str] | None) -> str:
+    """A list of dates (one format, as lists are written) or phones, with one list separator."""
+    if formats:
+        layout = draw(st.sampled_from(formats))
+        values = [value.strftime(layout) for value in values]
+        return draw(st.sampled_from(_LIST_SEPARATORS)).join(values)
+    # Not a bare line break: "... 1234 5678\n0301 ..." may be a card wrapped by a narrow field.
+    return draw(st.sampled_from([s for s in _LIST_SEPARATORS if s != "\n"])).join(values)
+
+
 _ORDINARY = [
     st.integers(0, 10**12 - 1).map(str),  # order numbers up to 12 digits
     st.text(string.digits, min_size=13, max_size=19).filter(_not_a_card),  # long numbers that are not cards
@@ -212,7 +260,12 @@ _ORDINARY = [
     st.integers(1, 999_999).map(lambda n: f"INC-{n:06d}"),
     st.lists(nine_digit_ids, min_size=2, max_size=8).map(" ".join),
     st.lists(nine_digit_ids, min_size=2, max_size=8).map(", ".join),
-    st.lists(nine_digit_ids, min_size=2, max_size=8).map("\n".join),
+    # A bare line break between two ids reads both ways (a number wrapped by a narrow field): "123456789\n
+    # 987654321" may be an 18-digit card. Lists one per line keep a list mark or a comma.
+    st.lists(nine_digit_ids, min_size=2, max_size=8).map(",\n".join),
+    st.lists(nine_digit_ids, min_size=2, max_size=8).map(lambda ids: "- " + "\n- ".join(ids)),
+    st.lists(_dates, min_size=2, max_size=6).flatmap(lambda ds: _joined(ds, _DATE_FORMATS)),
+    _phone_lists.flatmap(lambda ps: _joined(ps, None)),
     st.integers(0, 10**10).map(lambda n: f"{n // 100:,}.{n % 100:02d}"),  # amounts
     st.uuids().map(str),
 ]

@@ -103,9 +103,30 @@ def test_an_ungrouped_run_is_a_card_exactly_when_a_network_would_issue_it(digits
         "ACC-10004, INC-000123, order 4111111111111112",
         "1,234,567.89 EUR",
         "550e8400-e29b-41d4-a716-446655440000",
+        "30.11.2026, 01.12.2026",
+        "12.01.2025 13.01.2025",
+        "2025-01-12, 2025-01-13; 2025-01-14",
+        "+47 912 34 567, +47 913 45 678",
+        "(555) 010-0199; (555) 010-0200",
+        "555-234-5678, 555-234-5679, 555-234-5680",
+        "ids,\n123456789,\n987654321",
     ],
 )
 def test_examples_of_ordinary_numbers_are_left_alone(text):
+    assert redact(text) == (text, 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "41 1111 1111 1111 11",  # a first group of 2
+        "4111 11 1111 1111 11",  # a middle group of 2
+        "411 1111 1111 1111 1",  # a first group of 3
+        "4111 111 111 1111 11",  # a group of 3, then a longer one (555 010 0199)
+    ],
+)
+def test_groupings_no_card_prints_are_not_cards(text):
+    # Each of these holds the digits of 4111111111111111 (Luhn-valid), grouped as no card is printed.
     assert redact(text) == (text, 0)
 
 
@@ -153,6 +174,17 @@ def test_a_card_in_an_email_address_is_detected_for_refusal():
         ("order-4111111111111111", "order-[card number removed, ending 1111]"),
         ("ACC-4111-1111-1111-1111", "ACC-[card number removed, ending 1111]"),
         ("4111_1111_1111_1111 12/27 123", "[card number removed, ending 1111] 12/27 123"),
+        # Broken across a line anywhere: the line break read as nothing, or as a separator.
+        ("41111111\n11111111", "[card number removed, ending 1111]"),
+        ("4111 1111 11\n11 1111", "[card number removed, ending 1111]"),
+        ("4111 1111 11\r\n    11 1111.", "[card number removed, ending 1111]."),
+        ("4111 1111 1111 111\u20281", "[card number removed, ending 1111]"),
+        ("total 12\n41111111\n11111111 ok", "total 12\n[card number removed, ending 1111] ok"),
+        ("4111\u200b1111 1111 11\u200b11", "[card number removed, ending 1111]"),
+        # Groups as cards print them: 4-3-3-3 (13-digit Visa), 4-6-5, 4-4-4-1.
+        ("4222 222 222 222", "[card number removed, ending 2222]"),
+        ("3782 822463 10005", "[card number removed, ending 0005]"),
+        ("4222 2222 2222 2", "[card number removed, ending 2222]"),
     ],
 )
 def test_examples_of_cards_as_people_type_them(text, expected):
