@@ -86,11 +86,12 @@ def test_the_admin_refuses_an_empty_to_field(client, verified_client, page):
 
 @pytest.mark.django_db
 def test_a_huge_id_in_an_admin_multiple_choice_is_a_form_error(client, verified_client):
-    from django.contrib.auth.models import Group
-
     client.raise_request_exception = False
-    verified_client(UserFactory(roles=["supervisor"], is_staff=True, is_superuser=True))
-    group = Group.objects.get_or_create(name="agent")[0]
-    response = client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "agent", "permissions": str(2**63)})
+    boss = UserFactory(roles=["supervisor"], is_staff=True, is_superuser=True)
+    verified_client(boss, reauthenticated=True)
+    agent = UserFactory(roles=["agent"])
+    response = client.post(
+        f"/admin/accounts/user/{agent.pk}/change/", {"email": agent.email, "groups": str(2**63), "is_active": "on"}
+    )
     assert response.status_code == 200
     assert "is not one of the available choices" in response.content.decode()
