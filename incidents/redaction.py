@@ -404,7 +404,7 @@ def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
         return digits, b""
     # A card of length L covers the L lanes from its start: lane k on (k < L) from the starts of cards longer
     # than k. It crosses into the next digit on its first L - 1 lanes.
-    every_start = _Clear(reduce(operator.or_, card_starts.values()), mask)
+    every_start = _Clear(reduce(operator.or_, card_starts.values()), every)
     crossing = every_start.seen(_LENGTHS[0] - 1)
     covered = every_start.seen(_LENGTHS[0])
     for lanes_on in range(_LENGTHS[0] - 1, _LENGTHS[-1]):
