@@ -19,8 +19,8 @@ What counts as a card number, on principle rather than by a list of formats:
   and lists of dates or phone numbers ("30.11.2026, 01.12.2026", "(555) 010-0199; (555) 010-0200") are not
   cards.
 - A column -- three or more lines in a row that each hold only a digit run, all runs of the same width
-  (maybe with list punctuation: a bullet "- ", "* ", "1. " before it, a comma or semicolon after it, white space
-  around it) -- is a list, not a wrapped number: inside it, line breaks are read only as separators, never as
+  (maybe with list punctuation: a bullet "- ", "* ", "1. " before it, a comma, semicolon or other punctuation
+  mark after it, white space around it) -- is a list, not a wrapped number: inside it, line breaks are read only as separators, never as
   nothing ("123456789\\n987654321\\n555666777" holds no 18-digit card). A card wrapped over two lines (at any
   position) or over lines of unequal width is still found; so is one wrapped right under a list (the break
   between the list and the card is no line of the column, so it reads both ways and may take the last id along).
@@ -39,6 +39,7 @@ per masked stretch and per IBAN or IPv6 candidate next to one, never per charact
 
 import bisect
 import ipaddress
+import itertools
 import operator
 import re
 import sys
@@ -125,8 +126,8 @@ _QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9~])(?!\
 # The character before a dotted quad (run again on the reversed text: the character after it).
 _BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9~])\.|[^0-9.~])" + _QUAD_AHEAD)
 # A column: three or more lines that each hold only a digit run of the same width (a list of ids, one per line),
-# maybe with list punctuation: a bullet ("- ", "* ", "1. ", "2) ") before it, a comma or semicolon after it,
-# white space around it. Looked for in a view of the character classes where every digit is 'd', white space
+# maybe with list punctuation: a bullet ("- ", "* ", "1. ", "2) ") before it, one punctuation mark after it (a
+# comma, a semicolon...), white space around it. Looked for in a view of the character classes where every digit is 'd', white space
 # and invisible characters 'f', and every line starts after a '\n': the back reference makes the widths equal.
 # Possessive: each part is delimited by what follows it, so nothing is ever given back (fewer steps per line).
 _COLUMN_BULLET = rb"f*+(?:(?:-|d{1,9}+[.-])f++)?"
@@ -257,26 +258,52 @@ def _columns_apart(classes: bytes) -> bytes:
     return b"".join(pieces)
 
 
-def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
-    """For each card length, the lanes where a digit starts an issuer prefix allowing that length."""
-    sets: dict[str, int] = {}
-
-    def digit_set(chars: str) -> int:
-        if chars not in sets:
-            sets[chars] = _int(digits.translate(_lanes((ord(c), 1) for c in chars)))
-        return sets[chars]
-
-    by_length: dict[int, int] = dict.fromkeys(_LENGTHS, 0)
+def _lengths_by_first_four() -> list[frozenset[int]]:
+    """For each number 0000-9999 (the first four digits of a card), the card lengths its issuers allow."""
+    allowed: list[set[int]] = [set() for _ in range(10_000)]
     for prefixes, lengths in _ISSUERS:
-        mask = 0
         for prefix in prefixes:
-            lanes = digit_set(prefix[0])
-            for position, chars in enumerate(prefix[1:], 1):
-                lanes &= digit_set(chars) >> (8 * position)
-            mask |= lanes
-        for length in lengths:
-            by_length[length] |= mask
-    return by_length
+            for digits in itertools.product(*prefix, *["0123456789"] * (4 - len(prefix))):
+                allowed[int("".join(digits))].update(lengths)
+    return [frozenset(lengths) for lengths in allowed]
+
+
+def _issuer_tables() -> tuple[bytes, bytes, dict[int, bytes]]:
+    """Translation tables that find issuer prefixes in bulk, from a lane per digit holding the pair it starts
+    (10 * digit + next digit): the first pair's class times the number of second-pair classes, the second pair's
+    class, and per card length which sums of the two allow it. Pairs are grouped by what they decide: first
+    pairs with the same lengths for every second pair are one class, and so on."""
+    allowed = _lengths_by_first_four()
+    rows = [tuple(allowed[100 * first + second] for second in range(100)) for first in range(100)]
+    first_classes = list(dict.fromkeys(rows))
+    columns = [tuple(row[second] for row in first_classes) for second in range(100)]
+    second_classes = list(dict.fromkeys(columns))
+    assert len(first_classes) * len(second_classes) <= 256
+    first = bytes(first_classes.index(rows[pair]) * len(second_classes) for pair in range(100)) + bytes(156)
+    second = bytes(second_classes.index(columns[pair]) for pair in range(100)) + bytes(156)
+    by_length = {
+        length: _lanes(
+            (a * len(second_classes) + b, 1)
+            for a, row in enumerate(first_classes)
+            for b, column in enumerate(second_classes)
+            if length in column[a]
+        )
+        for length in _LENGTHS
+    }
+    return first, second, by_length
+
+
+_FIRST_PAIR, _SECOND_PAIR, _ISSUER_LENGTH = _issuer_tables()
+
+
+def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
+    """For each card length, the lanes where a digit starts an issuer prefix allowing that length: each lane's
+    first four digits, read as two pairs, classed by two translations and the sum looked up per length."""
+    plain = _int(digits.translate(_PLAIN))
+    pairs = _bytes(plain * 10 + (plain >> 8), size)  # 10 * digit + next digit: at most 99, no carry
+    second = pairs.translate(_SECOND_PAIR)
+    codes = _bytes(_int(pairs.translate(_FIRST_PAIR)) + _int(second[2:]), size)  # at most 255, no carry
+    return {length: _int(codes.translate(table)) for length, table in _ISSUER_LENGTH.items()}
 
 
 class _Clear:
