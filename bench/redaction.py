@@ -38,6 +38,29 @@ def _random_groups(size: int, sizes: list[int], separators: list[str], seed: int
     return "".join(pieces)[:size]
 
 
+def _card(rng: random.Random) -> str:
+    """A random 16-digit Visa number with a valid Luhn digit."""
+    body = "4" + "".join(rng.choice("0123456789") for _ in range(14))
+    total = sum(int(d) if i % 2 else sum(divmod(2 * int(d), 10)) for i, d in enumerate(reversed(body)))
+    return body + str(-total % 10)
+
+
+def _columns_and_cards(size: int, seed: int) -> str:
+    """Columns of three lines of equal-width random digits (widths 1 to 12), each followed by a card wrapped
+    over two lines at a random position: every column is found and read apart from the card after it."""
+    rng = random.Random(seed)
+    pieces, length = [], 0
+    while length < size:
+        width = rng.randint(1, 12)
+        column = "".join("".join(rng.choice("0123456789") for _ in range(width)) + "\n" for _ in range(3))
+        card = _card(rng)
+        at = rng.choice([at for at in range(1, 16) if at != width])
+        piece = f"{column}{card[:at]}\n{card[at:]}\n"
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces)[:size]
+
+
 def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
     prose = (
         "The customer called at 10:42 from +47 912 34 567 about ticket INC-000123; login from 203.0.113.9 "
@@ -74,6 +97,11 @@ def inputs(size: int) -> tuple[dict[str, str], dict[str, str]]:
         "near misses (Luhn fails), grouped": _fill("order 4111-1111-1111-1112 / ", size),
         "near misses across lines": _fill("4111 1111 1111 1112\n", size),
         "9-digit ids, comma lists": _fill("123456789, 987654321, ", size),
+        "random 9-digit ids, one per line (a column)": _random_groups(size, [9], ["\n"], 10),
+        "random 9-digit ids, one per line, bullets": _fill("- ", 2) + _random_groups(size - 2, [9], [",\n- "], 11),
+        "equal-width columns and wrapped cards": _columns_and_cards(size, 12),
+        "columns of 3 lines, widths 1 and 2": _fill("1\n2\n3\n12\n34\n56\n", size),
+        "near columns (widths 9, 9, 10)": _random_groups(size, [9, 9, 10], ["\n"], 13),
         "zero-width space everywhere": _fill("4\u200b1\u200b1\u200b1\u200b \u200b", size),
         "Cf between groups": _fill("4111\u200b1111\u00ad1111\u2060111", size),
         "fullwidth digits, no-break spaces": _fill(

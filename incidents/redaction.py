@@ -17,24 +17,34 @@ What counts as a card number, on principle rather than by a list of formats:
   4 digits, every other group but the last at least 3, groups of 3 come only as 4-3-3-3 or last, and groups
   of 5 only last (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3, 4-4-4-1). So two long groups side by side ("123456789 987654321") are two ids,
   and lists of dates or phone numbers ("30.11.2026, 01.12.2026", "(555) 010-0199; (555) 010-0200") are not
-  cards. A bare line break between two all-digit lines reads as a wrap: a column of ids one per line
-  ("123456789\\n987654321") can read as an 18-digit card.
+  cards.
+- A column -- three or more lines in a row that each hold only a digit run, all runs of the same width
+  (maybe with list punctuation: a bullet "- ", "* ", "1. " before it, a comma, semicolon or other punctuation
+  mark after it, white space around it) -- is a list, not a wrapped number: inside it, line breaks are read only as separators, never as
+  nothing ("123456789\\n987654321\\n555666777" holds no 18-digit card). A card wrapped over two lines (at any
+  position) or over lines of unequal width is still found; so is one wrapped right under a list (the break
+  between the list and the card is no line of the column, so it reads both ways and may take the last id along).
+  A card cut into lines of one width and typed as a column is read as that grouping: "4111\\n1111\\n1111\\n1111"
+  is found (4-4-4-4), two 18-digit cards cut 9|9 one under the other are a list of four ids.
 - Every digit that some card reading covers is masked; overlapping readings make one masked stretch, so
   cards typed back to back leave none of their digits.
 - Valid IBANs, IPv4 and IPv6 addresses and the redaction marker itself are never touched.
 
-Linear time: the text goes through a few compiled regular expressions and str/bytes translations, and every
-window is checked at once with integer arithmetic on byte lanes (one byte per digit: sliding sums come from
-multiplying by 0x0101...01). Python code runs per masked stretch and per IBAN or IPv6 candidate next to one,
-never per character.
+Linear time: the text goes through a few compiled regular expressions (the one finding columns compares widths
+with a back reference, possessively: each line is looked at a bounded number of times) and str/bytes
+translations, and every window is checked at once with integer arithmetic on byte lanes (one byte per digit:
+sliding sums come from multiplying by 0x0101...01, or from or-ing shifted lanes). Python code runs per column,
+per masked stretch and per IBAN or IPv6 candidate next to one, never per character.
 """
 
 import bisect
 import ipaddress
+import itertools
+import operator
 import re
 import sys
 import unicodedata
-from functools import cache, lru_cache
+from functools import cache, lru_cache, reduce
 
 MARKER = "[card number removed, ending {}]"
 
@@ -115,6 +125,18 @@ _LONGER_SOFT_BREAK = re.compile(rb"[ \x00][\n\r]|[\n\r][ \x00]|\x00\x00")
 _QUAD_AHEAD = rb"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9~])(?!\.[0-9]))"
 # The character before a dotted quad (run again on the reversed text: the character after it).
 _BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9~])\.|[^0-9.~])" + _QUAD_AHEAD)
+# A column: three or more lines that each hold only a digit run of the same width (a list of ids, one per line),
+# maybe with list punctuation: a bullet ("- ", "* ", "1. ", "2) ") before it, one punctuation mark after it (a
+# comma, a semicolon...), white space around it. Looked for in a view of the character classes where every digit is 'd', white space
+# and invisible characters 'f', and every line starts after a '\n': the back reference makes the widths equal.
+# Possessive: each part is delimited by what follows it, so nothing is ever given back (fewer steps per line).
+_COLUMN_BULLET = rb"f*+(?:(?:-|d{1,9}+[.-])f++)?"
+_COLUMN_END = rb"f*+-?+f*+(?=\n|\Z)"
+_COLUMN = re.compile(
+    rb"\n" + _COLUMN_BULLET + rb"(d++)" + _COLUMN_END + rb"(?:\n" + _COLUMN_BULLET + rb"\1" + _COLUMN_END + rb"){2,}+"
+)
+_COLUMN_VIEW = bytes.maketrans(b"0123456789 \x00\r", b"ddddddddddff\n")
+_BREAKS_AS_SEPARATORS = bytes.maketrans(b"\n\r", b"--")
 _THIRTEEN_DIGITS = re.compile(rb"[0-9](?:[ ~]{0,3}[0-9]){12}")
 _SEPARATORS_AS_SPACE = bytes.maketrans(b".-\n\r", b"    ")
 _MARKER_BEFORE = "[card number removed, ending "
@@ -168,7 +190,12 @@ def _int(data: bytes) -> int:
 
 
 def _bytes(value: int, size: int) -> bytes:
-    return (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+    """The `size` lowest lanes of value. Lanes past them (a sliding sum reaches up to 19 lanes further) are cut off
+    by slicing, cheaper than masking a long integer."""
+    try:
+        return value.to_bytes(size + 32, "little")[:size]
+    except OverflowError:  # negative, or longer still
+        return (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
 
 
 def _window_sum(value: int, width: int, size: int) -> bytes:
@@ -197,6 +224,8 @@ def _skeleton(text: str) -> tuple[bytes, bytes]:
     if b"\x00" in classes or b"\n" in classes or b"\r" in classes:
         # One character between two digits, in bulk on byte lanes; longer soft breaks by the regular expression.
         classes = classes.replace(b"\r\n", b"\n")
+        if b"\n" in classes or b"\r" in classes:
+            classes = _columns_apart(classes)
         size = len(classes)
         single = _int(classes.translate(_IS_SOFT_CHAR))
         digit = _int(classes.translate(_IS_DIGIT))
@@ -214,26 +243,89 @@ def _skeleton(text: str) -> tuple[bytes, bytes]:
     return per_character, classes.translate(_SEPARATORS_AS_SPACE).replace(b"    ", b"xxxx")
 
 
-def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
-    """For each card length, the lanes where a digit starts an issuer prefix allowing that length."""
-    sets: dict[str, int] = {}
+def _columns_apart(classes: bytes) -> bytes:
+    """The character classes with every line break inside a column (three or more lines of equal-width digit
+    runs) made a plain separator ('-'): a list of ids one per line, never a number wrapped across lines."""
+    view = b"\n" + classes[1:].translate(_COLUMN_VIEW)  # classes[0] is the sentinel 'x'
+    pieces, position = [], 0
+    for match in _COLUMN.finditer(view):
+        start, end = match.start() + 1, match.end()  # from the column's first line: not the break before it
+        pieces += (classes[position:start], classes[start:end].translate(_BREAKS_AS_SEPARATORS))
+        position = end
+    if not pieces:
+        return classes
+    pieces.append(classes[position:])
+    return b"".join(pieces)
 
-    def digit_set(chars: str) -> int:
-        if chars not in sets:
-            sets[chars] = _int(digits.translate(_lanes((ord(c), 1) for c in chars)))
-        return sets[chars]
 
-    by_length: dict[int, int] = dict.fromkeys(_LENGTHS, 0)
+def _lengths_by_first_four() -> list[frozenset[int]]:
+    """For each number 0000-9999 (the first four digits of a card), the card lengths its issuers allow."""
+    allowed: list[set[int]] = [set() for _ in range(10_000)]
     for prefixes, lengths in _ISSUERS:
-        mask = 0
         for prefix in prefixes:
-            lanes = digit_set(prefix[0])
-            for position, chars in enumerate(prefix[1:], 1):
-                lanes &= digit_set(chars) >> (8 * position)
-            mask |= lanes
-        for length in lengths:
-            by_length[length] |= mask
-    return by_length
+            for digits in itertools.product(*prefix, *["0123456789"] * (4 - len(prefix))):
+                allowed[int("".join(digits))].update(lengths)
+    return [frozenset(lengths) for lengths in allowed]
+
+
+def _issuer_tables() -> tuple[bytes, bytes, dict[int, bytes]]:
+    """Translation tables that find issuer prefixes in bulk, from a lane per digit holding the pair it starts
+    (10 * digit + next digit): the first pair's class times the number of second-pair classes, the second pair's
+    class, and per card length which sums of the two allow it. Pairs are grouped by what they decide: first
+    pairs with the same lengths for every second pair are one class, and so on."""
+    allowed = _lengths_by_first_four()
+    rows = [tuple(allowed[100 * first + second] for second in range(100)) for first in range(100)]
+    first_classes = list(dict.fromkeys(rows))
+    columns = [tuple(row[second] for row in first_classes) for second in range(100)]
+    second_classes = list(dict.fromkeys(columns))
+    assert len(first_classes) * len(second_classes) <= 256
+    first = bytes(first_classes.index(rows[pair]) * len(second_classes) for pair in range(100)) + bytes(156)
+    second = bytes(second_classes.index(columns[pair]) for pair in range(100)) + bytes(156)
+    by_length = {
+        length: _lanes(
+            (a * len(second_classes) + b, 1)
+            for a, row in enumerate(first_classes)
+            for b, column in enumerate(second_classes)
+            if length in column[a]
+        )
+        for length in _LENGTHS
+    }
+    return first, second, by_length
+
+
+_FIRST_PAIR, _SECOND_PAIR, _ISSUER_LENGTH = _issuer_tables()
+
+
+def _issuer_starts(digits: bytes, size: int) -> dict[int, int]:
+    """For each card length, the lanes where a digit starts an issuer prefix allowing that length: each lane's
+    first four digits, read as two pairs, classed by two translations and the sum looked up per length."""
+    plain = _int(digits.translate(_PLAIN))
+    pairs = _bytes(plain * 10 + (plain >> 8), size)  # 10 * digit + next digit: at most 99, no carry
+    second = pairs.translate(_SECOND_PAIR)
+    codes = _bytes(_int(pairs.translate(_FIRST_PAIR)) + _int(second[2:]), size)  # at most 255, no carry
+    return {length: _int(codes.translate(table)) for length, table in _ISSUER_LENGTH.items()}
+
+
+class _Clear:
+    """Lanes (one byte per digit, 0 or 1) with no 1 among the `width` lanes ending at each, for growing widths:
+    widths already or-ed are or-ed together by shifting (doubling up to the first width asked for, then by the
+    widest that fits): a few shifts per width, cheaper than a sliding sum per width."""
+
+    def __init__(self, lanes: int, every: int):
+        self.every = every  # a 1 in every lane of the text
+        self.ored = {1: lanes}  # width: the lanes or-ed over that width
+
+    def seen(self, width: int) -> int:
+        """The lanes or-ed over `width` lanes (reaching past the text)."""
+        widest = max(self.ored)
+        while widest < width:
+            step = max(seen for seen in self.ored if seen <= width - widest)
+            self.ored[widest + step] = self.ored[widest] | self.ored[step] << (8 * widest)
+            widest += step
+        return self.ored[width]
+
+    def clear(self, width: int) -> int:
+        return self.every & ~self.seen(width)
 
 
 def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
@@ -296,8 +388,14 @@ def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
     odd_plain = bytearray(doubled)
     odd_plain[1::2] = plain[1::2]  # rightmost digit at an odd index
     even_plain, odd_plain = _int(even_plain), _int(odd_plain)
-    covered = crossing = 0
+    luhn_width = even_sums = odd_sums = 0
+    card_starts: dict[int, int] = {}  # length: the lanes where a card of that length starts
     mask = (1 << (8 * size)) - 1
+    every = _int(b"\x01" * size)
+    no_bad_grouped = _Clear(bad_grouped, every)
+    no_five = _Clear(five << 8, every)
+    no_longer_then_three = _Clear(longer_then_three << 8, every)
+    no_bad_ungrouped = _Clear(bad_ungrouped, every)
     for length, starts in _issuer_starts(digits, size).items():
         starts &= first_group
         if not starts:
@@ -306,26 +404,45 @@ def _covered(skeleton: bytes) -> tuple[bytes, bytes]:
         ends = group_end & (starts << shift) & mask
         if not ends:
             continue
-        whole = _int(_window_sum(bad_grouped, length - 1, size).translate(_ZERO))
+        whole = no_bad_grouped.clear(length - 1)
         if five:
-            whole &= _int(_window_sum(five << 8, length - 5, size).translate(_ZERO))
+            whole &= no_five.clear(length - 5)
         if longer_then_three:
-            whole &= _int(_window_sum(longer_then_three << 8, length - 11, size).translate(_ZERO))
+            whole &= no_longer_then_three.clear(length - 11)
         if one_group:
-            whole |= _int(_window_sum(bad_ungrouped, length - 1, size).translate(_ZERO))
+            whole |= no_bad_ungrouped.clear(length - 1)
         ends &= whole
         if not ends:
             continue
-        sums = bytearray(_window_sum(even_plain, length, size))
-        sums[1::2] = _window_sum(odd_plain, length, size)[1::2]
+        if not luhn_width:  # sliding sums over the first length asked for, then grown a lane at a time
+            luhn_width = length
+            even_sums, odd_sums = even_plain * _ones(length), odd_plain * _ones(length)
+        while luhn_width < length:
+            even_sums += even_plain << (8 * luhn_width)
+            odd_sums += odd_plain << (8 * luhn_width)
+            luhn_width += 1
+        sums = bytearray(_bytes(even_sums, size))
+        sums[1::2] = _bytes(odd_sums, size)[1::2]
         ends &= _int(sums.translate(_MOD10))
         if not ends:
             continue
-        starts = ends >> shift
-        covered |= _int(_window_sum(starts, length, size).translate(_NONZERO))
-        crossing |= _int(_window_sum(starts, length - 1, size).translate(_NONZERO))
-    if not covered:
+        card_starts[length] = ends >> shift
+    if not card_starts:
         return digits, b""
+    # A card of length L covers the L lanes from its start: lane k on (k < L) from the starts of cards longer
+    # than k. It crosses into the next digit on its first L - 1 lanes.
+    every_start = _Clear(reduce(operator.or_, card_starts.values()), every)
+    crossing = every_start.seen(_LENGTHS[0] - 1)
+    covered = every_start.seen(_LENGTHS[0])
+    for lanes_on in range(_LENGTHS[0] - 1, _LENGTHS[-1]):
+        longer = [starts for length, starts in card_starts.items() if length > lanes_on + 1]
+        if longer:
+            crossing |= reduce(operator.or_, longer) << (8 * lanes_on)
+        if lanes_on >= _LENGTHS[0]:
+            longer = [starts for length, starts in card_starts.items() if length > lanes_on]
+            if longer:
+                covered |= reduce(operator.or_, longer) << (8 * lanes_on)
+    covered &= mask
     return digits, _bytes(covered + (covered & ~crossing), size)
 
 

@@ -5,7 +5,8 @@ here, so a mistake in the redactor cannot hide itself in the test data.
 
 - card_numbers(network=None): a Luhn-valid number with a real issuer prefix and a length that network issues.
 - formatted_cards(): a TypedCard (typed, digits, network): the card as someone might type it.
-- ordinary_numbers(): text holding numbers that are not card numbers and must be left alone.
+- ordinary_numbers(): text holding numbers that are not card numbers and must be left alone, among them lists of
+  9-digit ids one per line (3 lines or more: a column of equal-width numbers is a list, not a wrapped card).
 """
 
 import datetime as dt
@@ -238,6 +239,24 @@ def _joined(draw, values: list, formats: list[str] | None) -> str:
     return draw(st.sampled_from([s for s in _LIST_SEPARATORS if s != "\n"])).join(values)
 
 
+@st.composite
+def _id_columns(draw) -> str:
+    """A list of 9-digit ids one per line, on lines of its own: 3 or more lines, bare or with a bullet ("- ",
+    "* ", "1. "), a trailing comma or semicolon, spaces around. (Two such lines alone may be a card wrapped by a
+    narrow field: "123456789\n987654321" can read as an 18-digit card.)"""
+    ids = draw(st.lists(nine_digit_ids, min_size=3, max_size=12))
+    bullet = draw(st.sampled_from(["", "- ", "* ", "numbered"]))
+    end = draw(st.sampled_from(["", ",", ";"]))
+    lines = []
+    for number, value in enumerate(ids, 1):
+        mark = f"{number}. " if bullet == "numbered" else bullet
+        indent, trailing = draw(st.sampled_from(["", " ", "  ", "\t"])), draw(st.sampled_from(["", " ", "  "]))
+        last = number == len(ids) and draw(st.booleans())  # the last line often without the comma
+        lines.append(f"{indent}{mark}{value}{'' if last else end}{trailing}")
+    line_break = draw(st.sampled_from(["\n", "\r\n"]))
+    return line_break + line_break.join(lines) + line_break
+
+
 _ORDINARY = [
     st.integers(0, 10**12 - 1).map(str),  # order numbers up to 12 digits
     st.text(string.digits, min_size=13, max_size=19).filter(_not_a_card),  # long numbers that are not cards
@@ -260,10 +279,9 @@ _ORDINARY = [
     st.integers(1, 999_999).map(lambda n: f"INC-{n:06d}"),
     st.lists(nine_digit_ids, min_size=2, max_size=8).map(" ".join),
     st.lists(nine_digit_ids, min_size=2, max_size=8).map(", ".join),
-    # A bare line break between two ids reads both ways (a number wrapped by a narrow field): "123456789\n
-    # 987654321" may be an 18-digit card. Lists one per line keep a list mark or a comma.
     st.lists(nine_digit_ids, min_size=2, max_size=8).map(",\n".join),
     st.lists(nine_digit_ids, min_size=2, max_size=8).map(lambda ids: "- " + "\n- ".join(ids)),
+    _id_columns(),
     st.lists(_dates, min_size=2, max_size=6).flatmap(lambda ds: _joined(ds, _DATE_FORMATS)),
     _phone_lists.flatmap(lambda ps: _joined(ps, None)),
     st.integers(0, 10**10).map(lambda n: f"{n // 100:,}.{n % 100:02d}"),  # amounts

@@ -3,14 +3,15 @@ redactor; ordinary numbers (ids, phones, IBANs, dates, IP addresses, references,
 byte. The checks here do not use the redactor's own logic: cards come from tests/cardgen.py, and a card counts
 as removed when its digits no longer occur among the output's digits."""
 
+import re
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from incidents.redaction import contains_card_number, redact, redacted
-from tests.cardgen import NETWORKS, formatted_cards, is_card_number, ordinary_numbers
+from tests.cardgen import NETWORKS, card_numbers, formatted_cards, is_card_number, nine_digit_ids, ordinary_numbers
 
 # Surrounding text: anything but digits (a digit next to a card makes a longer number).
 words = st.text(st.characters(blacklist_categories=("Nd", "Cs")), max_size=30)
@@ -20,6 +21,21 @@ joiners = st.sampled_from(["", " ", "\n", ": ", " (", "\t"])
 def digits_of(text: str) -> str:
     """Every decimal digit of the text, as ASCII, everything else dropped."""
     return "".join(str(unicodedata.decimal(char)) for char in text if unicodedata.category(char) == "Nd")
+
+
+_LINES = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# A line holding only a digit run, maybe with a bullet before it and a comma or semicolon after it.
+_LIST_LINE = re.compile(r"\s*(?:(?:[-*\u2022]|\d{1,9}[.)])\s+)?(\d+)\s*[,;]?\s*")
+
+
+def has_a_column(text: str) -> bool:
+    """Three lines in a row that each hold only a digit run of the same width (a list, not a wrapped number)."""
+    widths = []
+    for line in _LINES.split(text):
+        plain = "".join(" " if unicodedata.category(char) == "Cf" else char for char in line)
+        match = _LIST_LINE.fullmatch(plain)
+        widths.append(len(match.group(1)) if match else None)
+    return any(a is not None and a == b == c for a, b, c in zip(widths, widths[1:], widths[2:], strict=False))
 
 
 def assert_removed(card: str, cleaned: str) -> None:
@@ -62,6 +78,8 @@ def test_cards_typed_one_after_the_other_leave_none_of_their_digits(cards, gaps)
     # covering the most digits. A chance window across two cards may take the place of the real pair, so
     # which last four digits show is not fixed; that no card's digits remain is.
     text = "".join(f"{card.typed}{gap}" for card, gap in zip(cards, gaps, strict=False))
+    # Cards wrapped at the same width, one under the other, make a column: a list, by the rule tested below.
+    assume(not has_a_column(text))
     cleaned, count = redact(text)
     assert count >= 1
     for card in cards:
@@ -81,6 +99,30 @@ def test_ordinary_numbers_are_never_touched(value, joins):
 def test_ordinary_numbers_on_separate_lines_are_never_touched(values):
     text = "\n\n".join(f"- {value}." for value in values)
     assert redact(text) == (text, 0)
+
+
+@settings(max_examples=300)
+@given(
+    ids=st.lists(nine_digit_ids, min_size=3, max_size=10),
+    card=card_numbers(),
+    data=st.data(),
+    breaks=st.sampled_from(["\n", "\r\n", " \n", "\u2028"]),
+)
+def test_a_column_of_ids_is_a_list_and_a_card_wrapped_below_it_is_found(ids, card, data, breaks):
+    # A column (3+ lines, each only a digit run of one width) is a list: its line breaks are never read as
+    # nothing, so "123456789\n987654321" inside it is no 18-digit card.
+    column = breaks.join(ids)
+    assert redact(f"ids:{breaks}{column}{breaks}end") == (f"ids:{breaks}{column}{breaks}end", 0)
+    # A card wrapped in two at any position right under it is found, unless both its lines have the ids' width
+    # (an 18-digit card cut in the middle is then one more pair of ids in the list).
+    at = data.draw(st.integers(1, len(card) - 1).filter(lambda at: not at == len(card) - at == 9))
+    text = f"{column}{breaks}{card[:at]}{breaks}{card[at:]}{breaks}end"
+    cleaned, count = redact(text)
+    assert count == 1, (text, cleaned)
+    assert_removed(card, cleaned)
+    # The break between the list and the card is no line of the column: it reads both ways, and a reading
+    # through the last id may mask it with the card. The ids above it stay.
+    assert cleaned.startswith(breaks.join(ids[:-1]) + breaks), (text, cleaned)
 
 
 @settings(max_examples=300)
@@ -110,6 +152,11 @@ def test_an_ungrouped_run_is_a_card_exactly_when_a_network_would_issue_it(digits
         "(555) 010-0199; (555) 010-0200",
         "555-234-5678, 555-234-5679, 555-234-5680",
         "ids,\n123456789,\n987654321",
+        # Columns: each pair below reads as a card if its line break is read as nothing.
+        "582637352\n607069464\n799642630",
+        "ids:\n  917061414 \n  593495461 \n  411150634 \nend",
+        "- 582637352\n- 607069464\n- 799642630",
+        "1. 582637352;\r\n2. 607069464;\r\n3. 799642630",
     ],
 )
 def test_examples_of_ordinary_numbers_are_left_alone(text):
@@ -180,6 +227,13 @@ def test_a_card_in_an_email_address_is_detected_for_refusal():
         ("4111 1111 11\r\n    11 1111.", "[card number removed, ending 1111]."),
         ("4111 1111 1111 111\u20281", "[card number removed, ending 1111]"),
         ("total 12\n41111111\n11111111 ok", "total 12\n[card number removed, ending 1111] ok"),
+        # Three lines or more, of unequal widths (a column is of equal widths), or equal widths that make a grouping.
+        ("411111\n111111\n1111", "[card number removed, ending 1111]"),
+        ("4111\n1111\n1111\n1111", "[card number removed, ending 1111]"),
+        (
+            "ids\n12345678\n12345678\n4111111111\n111111\nok",
+            "ids\n12345678\n12345678\n[card number removed, ending 1111]\nok",
+        ),
         ("4111\u200b1111 1111 11\u200b11", "[card number removed, ending 1111]"),
         # Groups as cards print them: 4-3-3-3 (13-digit Visa), 4-6-5, 4-4-4-1.
         ("4222 222 222 222", "[card number removed, ending 2222]"),
