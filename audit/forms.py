@@ -1,8 +1,8 @@
 from django import forms
 
 from accounts.forms import AgentChoiceField as ListedAgentChoiceField
-from accounts.forms import PlainSelect
 from accounts.models import User
+from core.widgets import PlainSelect
 
 from .models import AuditAction
 

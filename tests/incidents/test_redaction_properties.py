@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.redaction import contains_card_number, redact, redacted
+from core.redaction import contains_card_number, redact, redacted
 from tests.cardgen import NETWORKS, formatted_cards, is_card_number, ordinary_numbers
 
 # Surrounding text: anything but digits (a digit next to a card makes a longer number).
