@@ -1,9 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
-from django.forms.models import ModelChoiceIterator
 from django.utils import formats, timezone
 
-from core.widgets import PlainSelect
+from core.widgets import OneQueryModelChoiceField
 
 
 class SignInForm(AuthenticationForm):
@@ -71,23 +70,5 @@ class ReauthForm(forms.Form):
     )
 
 
-class AgentChoiceIterator(ModelChoiceIterator):
-    """The agents of a select, read with one ordinary query.
-
-    Django's own iterator reads with `queryset.iterator()`, which on PostgreSQL is a server-side
-    cursor (DECLARE ... WITH HOLD, FETCH, CLOSE): extra round trips, and a copy of the result, on
-    every page that shows the filter, for a list of a few dozen agents.
-    """
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for agent in self.queryset.all():
-            yield self.choice(agent)
-
-
-class AgentChoiceField(forms.ModelChoiceField):
-    """A select of agents (filters of the incident list and the audit trail)."""
-
-    iterator = AgentChoiceIterator
-    widget = PlainSelect
+class AgentChoiceField(OneQueryModelChoiceField):
+    """A select of agents (filters of the incident list; the audit trail has its own, by email)."""
