@@ -32,6 +32,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the dependency rule: [tool.importlinter] in pyproject.toml
 
 fmt: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .

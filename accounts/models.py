@@ -4,8 +4,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-import config.lookups  # noqa: F401  (integer `in` lookups that cannot overflow, for every model)
-from incidents.fields import CardFreeEmailField, RedactedCharField
+from core.fields import CardFreeEmailField, RedactedCharField
 
 from .roles import Role
 

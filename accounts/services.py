@@ -23,9 +23,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit import services as audit
-from audit.masking import changes as audit_changes
-from audit.masking import mask_email, mask_name
 from audit.models import AuditAction, AuditEntry
+from core.masking import changes as audit_changes
+from core.masking import mask_email, mask_name
 
 from . import sessions
 from .models import User

@@ -18,8 +18,8 @@ from django.dispatch import receiver
 
 from audit import services as audit
 from audit.models import AuditAction
-from incidents.fields import redact_text_columns
-from incidents.redaction import redacted
+from core.fields import redact_text_columns
+from core.redaction import redacted
 
 from .models import User
 

@@ -1,15 +1,14 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
-from accounts.forms import AgentChoiceField as ListedAgentChoiceField
-from accounts.forms import PlainSelect
-from accounts.models import User
+from core.widgets import OneQueryModelChoiceField, PlainSelect
 
 from .models import AuditAction
 
 _BIGINT_MAX = 2**63 - 1
 
 
-class AgentChoiceField(ListedAgentChoiceField):
+class AgentChoiceField(OneQueryModelChoiceField):
     def label_from_instance(self, obj):
         return obj.email
 
@@ -18,7 +17,7 @@ class AuditFilterForm(forms.Form):
     """The viewer's filters; the export uses the same form, so it exports what the page shows."""
 
     actor = AgentChoiceField(
-        queryset=User.objects.order_by("email"), required=False, empty_label="Anyone", label="Agent"
+        queryset=get_user_model().objects.order_by("email"), required=False, empty_label="Anyone", label="Agent"
     )
     action = forms.ChoiceField(
         choices=[("", "Any event"), *AuditAction.choices], required=False, label="Event", widget=PlainSelect

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from incidents.fields import RedactedCharField, RedactedJSONField
+from core.fields import RedactedCharField, RedactedJSONField
 
 
 class AuditAction(models.TextChoices):

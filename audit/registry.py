@@ -48,7 +48,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 
-from incidents.fields import redact_text_columns
+from core.fields import redact_text_columns
 
 from . import chain, context, services
 from .models import AuditAction

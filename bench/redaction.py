@@ -1,4 +1,4 @@
-"""Card-number redactor throughput (not a test): MB/s of incidents.redaction.redact on ordinary text, on
+"""Card-number redactor throughput (not a test): MB/s of core.redaction.redact on ordinary text, on
 text full of card numbers, and on inputs built to be slow. Exits 1 if any input runs under 5 MB/s of CPU
 time (the redactor must stay linear: one paste must never hold a web worker).
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from incidents.redaction import redact
+from core.redaction import redact
 
 FLOOR_MB_S = 5.0
 

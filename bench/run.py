@@ -123,8 +123,8 @@ def targets(deep_pages: int) -> list[dict]:
 
     from audit.selectors import PAGE_SIZE as AUDIT_PAGE
     from audit.selectors import head_seq
+    from core.paging import PAGE_SIZE, cursor_for
     from incidents.models import Customer, Incident, Indicator
-    from incidents.selectors import PAGE_SIZE, cursor_for
 
     rng = random.Random(1)
     top = Incident.objects.order_by("-id").values_list("id", flat=True).first()

@@ -9,7 +9,7 @@ the URL and anything else a template prints).
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 from django.views.debug import pprint as show
 
-from incidents.redaction import redacted
+from core.redaction import redacted
 
 
 def _redact(value):

@@ -1,7 +1,7 @@
 import logging
 from urllib.parse import unquote_plus
 
-from incidents.redaction import contains_card_number, redacted
+from core.redaction import contains_card_number, redacted
 
 
 def redact_log_text(text: str) -> str:

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponseRedirect
 
-from incidents.redaction import redacted
+from core.redaction import redacted
 
 
 class PermissionsPolicyMiddleware:

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "auditlog",
+    "core",
     "accounts",
     "incidents",
     "audit",
@@ -113,7 +114,7 @@ TEMPLATES = [
                 "accounts.context_processors.navigation",
                 "incidents.context_processors.sla_banner",
             ],
-            "builtins": ["config.bidi"],
+            "builtins": ["core.bidi"],
         },
     },
 ]

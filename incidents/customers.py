@@ -23,13 +23,13 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from audit import services as audit
-from audit.masking import changes as masked_changes
-from audit.masking import mask_email, mask_name, mask_reference
 from audit.models import AuditAction
+from core.masking import changes as masked_changes
+from core.masking import mask_email, mask_name, mask_reference
+from core.redaction import redacted
 
 from .models import ChangeKind, Customer, CustomerEmailChange, Language, Status, UnauthorizedChange, format_reference
 from .outbox import notify_account
-from .redaction import redacted
 
 FIELDS = ("display_name", "email", "language", "account_reference")
 MASKS = {"display_name": mask_name, "email": mask_email, "account_reference": mask_reference}

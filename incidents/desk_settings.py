@@ -10,9 +10,9 @@ from django.db import models, transaction
 
 from accounts.roles import Role
 from audit import services as audit
-from audit.masking import changes as field_changes
-from audit.masking import plain
 from audit.models import AuditAction
+from core.masking import changes as field_changes
+from core.masking import plain
 
 from .models import AllowedNetwork, NotificationRule, SlaPolicy
 

@@ -6,9 +6,11 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.forms import AgentChoiceField, PlainCheckboxSelectMultiple, PlainRadioSelect, PlainSelect
+from accounts.forms import AgentChoiceField
+from core.fields import reject_card_numbers
+from core.redaction import redact
+from core.widgets import PlainCheckboxSelectMultiple, PlainRadioSelect, PlainSelect
 
-from .fields import reject_card_numbers
 from .models import (
     ChangeKind,
     Channel,
@@ -23,7 +25,6 @@ from .models import (
     Team,
     Verdict,
 )
-from .redaction import redact
 from .verification import IDENTIFIED_BY
 
 MAX_TEXT = 5000

@@ -13,7 +13,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
-from .fields import (
+from core.fields import (
     CardFreeCharField,
     CardFreeEmailField,
     CardFreeSlugField,

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from audit import services as audit
 from audit.models import AuditAction
-from config.bidi import balanced, isolate_text
+from core.bidi import balanced, isolate_text
 
 from .models import CustomerUpdate, Incident, Language, UpdateStatus
 

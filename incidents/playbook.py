@@ -7,6 +7,8 @@ Nothing here writes: it only reads the incident and its records.
 
 from collections.abc import Callable
 
+from core.errors import ApplicationError
+
 from .models import Incident, Stage, Status, UpdateStatus, Verdict
 
 STEPS = [
@@ -30,7 +32,7 @@ MOVES: dict[str, set[str]] = {
 }
 
 
-class PlaybookError(Exception):
+class PlaybookError(ApplicationError):
     """A move the playbook does not allow; the message says what is missing."""
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
+from core.redaction import redacted
 
 from . import campaigns, ipextract, metrics, playbook, selectors, sla
 
@@ -40,7 +41,6 @@ from .models import (
 )
 from .outbox import enqueue, notify_customer
 from .playbook import PlaybookError
-from .redaction import redacted
 from .verification import ensure_caller_verified
 
 

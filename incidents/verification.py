@@ -13,14 +13,14 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from audit import services as audit
-from audit.masking import mask_email
 from audit.models import AuditAction
+from core.masking import mask_email
+from core.redaction import redacted
 
 from .customers import AddressGuard
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
 from .outbox import notify_customer
 from .playbook import PlaybookError
-from .redaction import redacted
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import background, reauth_required, role_required
 from accounts.roles import BREACH_ROLES, CAMPAIGN_ROLES, RESTRICTED_ROLES, Role
+from core import paging
 
 from . import breaches, campaigns, forms, metrics, playbook, selectors, services, sla, verification
 from .models import (
@@ -648,7 +649,7 @@ def ip_search(request):
     form = forms.IncidentFilterForm({"ip": request.GET.get("ip", "")})
     page = None
     if form.is_valid() and form.cleaned_data["ip"]:
-        page = selectors.keyset_page(
+        page = paging.keyset_page(
             selectors.incidents_with_ip(request.user, form.cleaned_data["ip"]),
             older=request.GET.get("older"),
             newer=request.GET.get("newer"),

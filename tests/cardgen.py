@@ -1,6 +1,6 @@
 """Hypothesis strategies for card numbers as people type them, and for ordinary numbers that are not cards.
 
-Independent of incidents.redaction on purpose: the issuer table and the Luhn check are written out again
+Independent of core.redaction on purpose: the issuer table and the Luhn check are written out again
 here, so a mistake in the redactor cannot hide itself in the test data.
 
 - card_numbers(network=None): a Luhn-valid number with a real issuer prefix and a length that network issues.

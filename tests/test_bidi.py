@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.bidi import BIDI_CONTROLS, FSI, PDF, PDI, balanced, isolate, isolate_text
+from core.bidi import BIDI_CONTROLS, FSI, PDF, PDI, balanced, isolate, isolate_text
 
 RLO, LRE, RLI, LRI = "\u202e", "\u202a", "\u2067", "\u2066"
 

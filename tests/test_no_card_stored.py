@@ -32,7 +32,7 @@ from audit import bulk
 from audit import context as audit_context
 from audit import services as audit
 from audit.models import AuditAction, AuditEntry
-from incidents.fields import CardNumberRefused
+from core.fields import CardNumberRefused
 from incidents.models import (
     AllowedNetwork,
     BreachObligation,

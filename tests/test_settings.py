@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -20,7 +21,8 @@ def manage(*args, env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        if k
+        not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -30,6 +32,29 @@ def manage(*args, env):
         text=True,
         timeout=120,
     )
+
+
+def test_production_hashes_passwords_with_argon2_first_and_only_the_suite_uses_md5(tmp_path):
+    """The test profile's fast hasher must not leak into production: a fresh process with the
+    production variables (and no settings module chosen, as manage.py, wsgi and celery start)
+    hashes a new password with Argon2, with PBKDF2 second so hashes made before it still check."""
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; from django.contrib.auth.hashers import make_password; "
+        "print(settings.SETTINGS_MODULE); print(*settings.PASSWORD_HASHERS); print(make_password('x').split('$')[0])",
+        env={**PRODUCTION, "BULWARK_VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    module, hashers, algorithm = result.stdout.strip().splitlines()[-3:]
+    assert module == "config.settings"
+    assert hashers.split() == [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    assert algorithm == "argon2"
+    assert os.environ["DJANGO_SETTINGS_MODULE"] == "config.settings_test"
+    assert django_settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_deploy_check_is_clean_with_production_variables(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 from django import forms
 
-from accounts.forms import PlainCheckboxSelectMultiple, PlainRadioSelect
+from core.widgets import PlainCheckboxSelectMultiple, PlainRadioSelect
 
 CHOICES = [("DE", "Germany"), ("EU", "EU <GDPR> & co"), ("NO", 'Norway "NO"')]
 

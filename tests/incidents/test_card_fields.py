@@ -1,4 +1,4 @@
-"""The field types that keep card numbers out of storage (incidents/fields.py), path by path."""
+"""The field types that keep card numbers out of storage (core/fields.py), path by path."""
 
 import pytest
 from auditlog.models import LogEntry
@@ -9,7 +9,7 @@ from audit import bulk
 from audit import services as audit
 from audit.models import AuditAction, AuditEntry
 from audit.verification import verify_chain
-from incidents.fields import ELLIPSIS, CardNumberRefused, fit
+from core.fields import ELLIPSIS, CardNumberRefused, fit
 from incidents.models import AllowedNetwork, Customer, Incident, Note, NotificationRule
 from tests.factories import CustomerFactory, IncidentFactory
 
@@ -83,7 +83,7 @@ def test_a_redacted_value_longer_than_max_length_is_shortened_never_a_database_e
 
 @pytest.mark.parametrize("max_length", [1, 5, 16, 20, 34, 40])
 def test_fit_never_leaves_a_card_number_and_respects_the_length(max_length):
-    from incidents.redaction import redact
+    from core.redaction import redact
 
     for text in [
         "4111111111111111",

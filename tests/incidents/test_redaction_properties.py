@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from incidents.redaction import contains_card_number, redact, redacted
+from core.redaction import contains_card_number, redact, redacted
 from tests.cardgen import NETWORKS, card_numbers, formatted_cards, is_card_number, nine_digit_ids, ordinary_numbers
 
 # Surrounding text: anything but digits (a digit next to a card makes a longer number).

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.verification import verify_chain
+from core import paging
 from incidents import selectors, services
 from incidents.forms import IncidentFilterForm
 from incidents.models import Customer, Escalation, Incident, Indicator, Language, Stage, Status
@@ -259,7 +260,7 @@ def test_a_deep_incident_page_costs_the_queries_of_the_first(as_security, tier1)
     made = _incidents(80, tier1)
     url = reverse("incidents:incident-list")
     first = _count(as_security, url)
-    deep = _count(as_security, url, {"older": selectors.cursor_for(made[10])})
+    deep = _count(as_security, url, {"older": paging.cursor_for(made[10])})
     assert first == deep
 
 

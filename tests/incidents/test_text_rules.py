@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.redaction import luhn_valid, redact
 from incidents.ipextract import extract
-from incidents.redaction import luhn_valid, redact
 
 LOG_LINES = [
     (
