@@ -1,16 +1,19 @@
 """Upgrading keeps every byte: a database the previous release filled still migrates, verifies and renders.
 
-The previous release (OLD_REV) is exported from git history with `git archive` into a temporary
-folder; it migrates a fresh PostgreSQL database and seeds it (the demo desk plus generated incidents
-with their audit trail). The current code then migrates that database, `verify_audit` passes over
-the old chain, and tests/upgrade_walk.py requests every page of every old incident, the lists,
-queues, campaigns and the audit viewer, and finds every old audit entry there.
+`tests/data/db-<OLD_REV>.sql.gz` is a plain `pg_dump` of a database that the previous release
+(OLD_REV) migrated and seeded (the demo desk plus generated incidents with their audit trail).
+It is a file rather than a `git archive` of OLD_REV made at test time, so the test needs no git
+history (CI may clone shallow) and proves the upgrade of what that release really wrote. To make
+it again: `python -m tests.make_old_dump` (it exports OLD_REV from git and seeds with it).
 
-Everything runs in subprocesses with the venv's python against its own database (created here,
-dropped at the end whatever happens); the test's own database is only the `postgres` marker. A
-missing OLD_REV (a shallow clone) fails the test: CI must fetch the whole history.
+The dump is loaded into a fresh PostgreSQL database (created here, dropped at the end whatever
+happens); the current code then migrates it, `verify_audit` passes over the old chain, and
+tests/upgrade_walk.py requests every page of every old incident, the lists, queues, campaigns and
+the audit viewer, and finds every old audit entry there. Everything runs in subprocesses with the
+venv's python; the test's own database is only the `postgres` marker.
 """
 
+import gzip
 import os
 import secrets
 import subprocess
@@ -25,43 +28,26 @@ from django.db import connection
 # The last release before the models moved into apps by bounded context.
 OLD_REV = "f8948b1"
 REPO = Path(__file__).resolve().parent.parent
+DUMP = REPO / "tests" / "data" / f"db-{OLD_REV}.sql.gz"
 GENERATED_INCIDENTS = 40
 
 pytestmark = pytest.mark.postgres
 
 
-def _git(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=REPO, capture_output=True)
-
-
-@pytest.fixture
-def old_tree(tmp_path):
-    """The source tree at OLD_REV, exported (no worktree or checkout left behind)."""
-    found = _git("rev-parse", "--verify", "--quiet", f"{OLD_REV}^{{commit}}")
-    if found.returncode != 0:
-        pytest.fail(
-            f"git revision {OLD_REV} (the previous release) is not in this clone at {REPO}: the upgrade test "
-            "needs the history (clone without --depth, or `git fetch --unshallow`)."
-        )
-    tree = tmp_path / "old"
-    tree.mkdir()
-    archive = subprocess.Popen(["git", "archive", OLD_REV], cwd=REPO, stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
-    archive.stdout.close()
-    assert archive.wait() == 0, f"git archive {OLD_REV} failed"
-    return tree
-
-
-@pytest.fixture
-def scratch_database(postgres):
-    """A fresh database beside the test database, dropped at the end even when the test fails."""
+def server_params() -> dict:
     params = connection.settings_dict
-    server = {
+    return {
         "host": params["HOST"] or "127.0.0.1",
         "port": params["PORT"] or 5432,
         "user": params["USER"],
         "password": params["PASSWORD"] or None,
     }
+
+
+@pytest.fixture
+def scratch_database(postgres):
+    """A fresh database beside the test database, dropped at the end even when the test fails."""
+    server = server_params()
     name = f"bulwark_olddata_{secrets.token_hex(4)}"
     with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -71,6 +57,15 @@ def scratch_database(postgres):
     finally:
         with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load_dump(url: str) -> None:
+    """Restore the plain-SQL dump with psql (its COPY blocks need psql), stopping at the first error."""
+    sql = gzip.decompress(DUMP.read_bytes())
+    done = subprocess.run(
+        ["psql", "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", url], input=sql, capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, f"restoring {DUMP.name} failed:\n{done.stderr.decode()[-4000:]}"
 
 
 def _run(tree: Path, env: dict, *args: str) -> str:
@@ -85,7 +80,7 @@ def _run(tree: Path, env: dict, *args: str) -> str:
     return done.stdout
 
 
-def test_database_filled_by_the_previous_release_migrates_verifies_and_renders(old_tree, scratch_database, tmp_path):
+def test_database_filled_by_the_previous_release_migrates_verifies_and_renders(scratch_database, tmp_path):
     var = tmp_path / "var"
     var.mkdir()
     anchors = var / "audit-anchors.jsonl"
@@ -99,12 +94,11 @@ def test_database_filled_by_the_previous_release_migrates_verifies_and_renders(o
         ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
         PYTHONPATH=str(REPO),  # only for tests/upgrade_walk.py (and its factories): run from the current tree
     )
-    old_env = dict(env, PYTHONPATH="")  # the old code imports only itself
 
-    # The previous release fills the database: its schema, the demo desk and generated incidents.
-    _run(old_tree, old_env, "manage.py", "migrate", "--noinput")
-    _run(old_tree, old_env, "manage.py", "seed_demo")
-    print(_run(old_tree, old_env, "manage.py", "seed_demo", "--incidents", str(GENERATED_INCIDENTS), "--seed", "1"))
+    # What the previous release wrote: its schema, the demo desk and generated incidents.
+    started = time.monotonic()
+    load_dump(scratch_database)
+    print(f"[old data] {DUMP.name} restored ({time.monotonic() - started:.1f} s)")
     old_head = _scalar(scratch_database, "SELECT coalesce(max(seq), 0) FROM audit_auditentry")
     old_incidents = _scalar(scratch_database, "SELECT count(*) FROM incidents_incident")
     assert old_incidents > GENERATED_INCIDENTS and old_head > 0
@@ -113,7 +107,7 @@ def test_database_filled_by_the_previous_release_migrates_verifies_and_renders(o
 
     # The current code takes it over.
     print(_run(REPO, env, "manage.py", "migrate", "--noinput"))
-    # Without --no-anchors: the old code wrote anchors only from the beat task (not running here), but
+    # Without --no-anchors: the old release wrote anchors only from the beat task (none in the dump), but
     # the current code anchors its own appends, so the migration's entries leave an anchor covering
     # the old chain; verify_audit checks the whole chain, old entries included, against it.
     print(_run(REPO, env, "manage.py", "verify_audit"))
