@@ -27,6 +27,20 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"REQUIRE_SERVICES=1 but the test was skipped: {reason}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _child_processes_keep_out_of_var(tmp_path_factory):
+    """Processes the tests start (a Celery worker, gunicorn, manage.py) take their settings from the
+    environment: point their var/ folder and audit anchor file at a temporary folder, so that a test
+    run never writes anchors of a test database into the checkout's var/, where `make run` keeps its
+    own (verify_audit would then report the chain rewritten)."""
+    var = tmp_path_factory.mktemp("var")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("BULWARK_VAR_DIR", str(var))
+    patch.setenv("AUDIT_ANCHOR_PATH", str(var / "audit-anchors.jsonl"))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_var(settings, tmp_path):
     settings.EMAIL_FILE_PATH = tmp_path / "mail"
