@@ -65,10 +65,17 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "auditlog",
+    # Bounded contexts, lowest first: each may import only those above it in this list
+    # (the contract is [tool.importlinter] in pyproject.toml, checked by `make lint`).
     "core",
-    "accounts",
-    "incidents",
     "audit",
+    "accounts",
+    "notifications",
+    "incidents",
+    "campaigns",
+    "breaches",
+    "alerts",
+    "reporting",
 ]
 
 MIDDLEWARE = [
@@ -112,7 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
-                "incidents.context_processors.sla_banner",
+                "alerts.context_processors.sla_banner",
             ],
             "builtins": ["core.bidi"],
         },

@@ -24,6 +24,9 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),
+    path("", include("campaigns.urls")),
+    path("", include("breaches.urls")),
+    path("", include("reporting.urls")),
     path("", include("incidents.urls")),
 ]
 

@@ -9,19 +9,13 @@ from accounts.adminkit import ReadOnlyAdmin, ServiceAdmin
 
 from . import customers, desk_settings
 from .models import (
-    AllowedNetwork,
-    BreachObligation,
     CallerVerification,
     Customer,
     CustomerEmailChange,
-    CustomerUpdate,
-    DataBreach,
     Escalation,
     Incident,
     Indicator,
     Note,
-    NotificationRule,
-    SlaAlert,
     SlaPolicy,
     UnauthorizedChange,
 )
@@ -93,7 +87,7 @@ class SettingAdmin(ServiceAdmin):
     """A desk setting: added, changed (and, for the allow list, removed) through incidents.desk_settings."""
 
     def save_model(self, request, obj, form, change):
-        editable = desk_settings.EDITABLE[self.model]
+        editable = desk_settings.editable(self.model)
         if change:
             values = {name: getattr(obj, name) for name in form.changed_data if name in editable}
             saved = desk_settings.change_setting(self.model.objects.get(pk=obj.pk), actor=request.user, **values)
@@ -149,27 +143,11 @@ class CallerVerificationAdmin(ReadOnlyAdmin):
     list_select_related = ("incident", "requested_by")
 
 
-@admin.register(CustomerUpdate)
-class CustomerUpdateAdmin(ReadOnlyAdmin):
-    list_display = ("incident", "template", "language", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "template", "language")
-    list_select_related = ("incident",)
-
-
 @admin.register(Note)
 class NoteAdmin(ReadOnlyAdmin):
     list_display = ("incident", "visibility", "author", "created_at")
     list_filter = ("visibility",)
     list_select_related = ("incident", "author")
-
-
-@admin.register(AllowedNetwork)
-class AllowedNetworkAdmin(SettingAdmin):
-    """The desk-wide allow list campaign detection skips (a customer's office, our own VPN)."""
-
-    list_display = ("network", "label", "added_by", "created_at")
-    search_fields = ("network", "label")
-    readonly_fields = ("added_by", "created_at")
 
 
 @admin.register(SlaPolicy)
@@ -181,39 +159,3 @@ class SlaPolicyAdmin(SettingAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # every severity keeps a policy
-
-
-@admin.register(NotificationRule)
-class NotificationRuleAdmin(SettingAdmin):
-    list_display = ("jurisdiction", "title", "period_label", "high_risk_only", "is_example", "active")
-    list_filter = ("active", "is_example", "jurisdiction")
-    search_fields = ("jurisdiction", "title", "code")
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # obligations refer to rules: deactivate instead
-
-
-@admin.register(SlaAlert)
-class SlaAlertAdmin(ReadOnlyAdmin):
-    list_display = ("incident", "clock", "kind", "team", "due_at", "created_at", "emailed_at")
-    list_filter = ("clock", "kind", "team")
-    list_select_related = ("incident",)
-
-
-class ObligationInline(admin.TabularInline):
-    model = BreachObligation
-    extra = 0
-    can_delete = False
-    readonly_fields = ("rule", "due_at", "met_at", "met_how", "met_by")
-    exclude = ("met_note", "warn_at")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(DataBreach)
-class DataBreachAdmin(ReadOnlyAdmin):
-    list_display = ("incident", "aware_at", "high_risk", "marked_by")
-    list_select_related = ("incident", "marked_by")
-    exclude = ("description",)
-    inlines = [ObligationInline]

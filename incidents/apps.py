@@ -38,36 +38,6 @@ class IncidentsConfig(AppConfig):
         )
         track(self.get_model("Note"), include=["visibility", "body"], mask=["body"])
         track(
-            self.get_model("CustomerUpdate"),
-            include=["status", "attempts", "sent_at", "last_error"],
-            mask=["last_error"],  # SMTP refusals quote the address
-        )
-        # Campaign detection skips the allow list: who widened it, and when, must be on record.
-        track(self.get_model("AllowedNetwork"), include=["network", "label"])
-        track(
             self.get_model("SlaPolicy"),
             include=["severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent"],
-        )
-        track(
-            self.get_model("NotificationRule"),
-            include=[
-                "jurisdiction",
-                "title",
-                "notify",
-                "hours",
-                "target_hours",
-                "high_risk_only",
-                "is_example",
-                "active",
-            ],
-        )
-        track(
-            self.get_model("DataBreach"),
-            include=["aware_at", "jurisdictions", "high_risk", "description"],
-            mask=["description"],
-        )
-        track(
-            self.get_model("BreachObligation"),
-            include=["due_at", "met_at", "met_how", "met_note", "met_by"],
-            mask=["met_note"],
         )

@@ -27,9 +27,10 @@ from audit.models import AuditAction
 from core.masking import changes as masked_changes
 from core.masking import mask_email, mask_name, mask_reference
 from core.redaction import redacted
+from notifications import outbox
+from notifications.rendering import clean_header
 
 from .models import ChangeKind, Customer, CustomerEmailChange, Language, Status, UnauthorizedChange, format_reference
-from .outbox import notify_account
 
 FIELDS = ("display_name", "email", "language", "account_reference")
 MASKS = {"display_name": mask_name, "email": mask_email, "account_reference": mask_reference}
@@ -124,14 +125,18 @@ def change_customer(
             changed_by=actor,
             reason=reason,
         )
-        notify_account(
+        outbox.queue(  # to the old address: the notice of the change
             customer,
             template="email_changed",
             recipient=change.old_email,
             actor=actor,
             key=f"customer:{customer.pk}:email_changed:{change.pk}",
-            new_email_masked=mask_email(change.new_email),
-            changed_at=f"{change.changed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+            context={
+                "customer_name": clean_header(customer.display_name),
+                "account_reference": customer.account_reference,
+                "new_email_masked": mask_email(change.new_email),
+                "changed_at": f"{change.changed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+            },
         )
     audit.record(
         AuditAction.CUSTOMER_CHANGED,

@@ -5,6 +5,8 @@ checked by the model's own validation, saved, and written to the hash-chained au
 the fields before and after, in one transaction. Supervisors only.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
@@ -14,44 +16,53 @@ from audit.models import AuditAction
 from core.masking import changes as field_changes
 from core.masking import plain
 
-from .models import AllowedNetwork, NotificationRule, SlaPolicy
+from .models import SlaPolicy
 
-# Per model: the fields a supervisor may set, and whether an entry may be removed.
-EDITABLE = {
-    AllowedNetwork: ("network", "label"),
-    SlaPolicy: ("severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent"),
-    NotificationRule: (
-        "code",
-        "jurisdiction",
-        "title",
-        "notify",
-        "hours",
-        "target_hours",
-        "high_risk_only",
-        "is_example",
-        "active",
-        "source",
+
+@dataclass(frozen=True)
+class Setting:
+    """A model supervisors edit as a desk setting: the fields they may set, whether an entry may be
+    removed (and why not), and the field naming who added an entry."""
+
+    fields: tuple[str, ...]
+    removable: bool = False
+    why_not_removable: str = "This setting cannot be removed."
+    added_by_field: str = ""
+
+
+# Per model; the kernel's own here, the satellites' registered from their AppConfig.ready().
+SETTINGS: dict[type[models.Model], Setting] = {}
+
+
+def register(model: type[models.Model], setting: Setting) -> None:
+    SETTINGS[model] = setting
+
+
+register(
+    SlaPolicy,
+    Setting(
+        fields=("severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent"),
+        why_not_removable="Every severity keeps an SLA policy: change its times instead.",
     ),
-}
-REMOVABLE = {AllowedNetwork}
-WHY_NOT_REMOVABLE = {
-    SlaPolicy: "Every severity keeps an SLA policy: change its times instead.",
-    NotificationRule: "Breach obligations refer to this rule: deactivate it instead.",
-}
+)
+
+
+def editable(model: type[models.Model]) -> tuple[str, ...]:
+    return SETTINGS[model].fields
 
 
 def _check(model: type[models.Model], actor, values: dict) -> None:
-    if model not in EDITABLE:
+    if model not in SETTINGS:
         raise ValueError(f"{model._meta.label} is not a desk setting")
     if not actor.has_any_role([Role.SUPERVISOR]):
         raise PermissionDenied("Only a supervisor can change the desk's settings.")
-    stray = set(values) - set(EDITABLE[model])
+    stray = set(values) - set(editable(model))
     if stray:
         raise ValueError(f"{model._meta.label}: not editable here: {sorted(stray)}")
 
 
 def _snapshot(instance: models.Model) -> dict:
-    return {name: plain(getattr(instance, name)) for name in EDITABLE[type(instance)]}
+    return {name: plain(getattr(instance, name)) for name in editable(type(instance))}
 
 
 def _setting(instance: models.Model) -> str:
@@ -63,8 +74,8 @@ def create_setting(model: type[models.Model], *, actor, **values) -> models.Mode
     """Add an allow-list entry, an SLA policy or a notification rule; ValidationError if invalid."""
     _check(model, actor, values)
     instance = model(**values)
-    if model is AllowedNetwork:
-        instance.added_by = actor
+    if SETTINGS[model].added_by_field:
+        setattr(instance, SETTINGS[model].added_by_field, actor)
     instance.full_clean()
     instance.save(force_insert=True)
     audit.record(
@@ -101,8 +112,8 @@ def delete_setting(instance: models.Model, *, actor) -> None:
     """Remove an allow-list entry (the other settings are changed or deactivated instead)."""
     model = type(instance)
     _check(model, actor, {})
-    if model not in REMOVABLE:
-        raise ValidationError(WHY_NOT_REMOVABLE.get(model, "This setting cannot be removed."))
+    if not SETTINGS[model].removable:
+        raise ValidationError(SETTINGS[model].why_not_removable)
     instance = model.objects.select_for_update().get(pk=instance.pk)
     before = _snapshot(instance)
     audit.record(

@@ -1,22 +1,19 @@
 """One form per step. Free text is redacted (card numbers) in clean(), to count them for the agent's notice
 (the model fields redact whatever is stored, whichever way it is written); forms have no side effects."""
 
-from datetime import date, timedelta
 
 from django import forms
-from django.utils import timezone
 
 from accounts.forms import AgentChoiceField
 from core.fields import reject_card_numbers
 from core.redaction import redact
-from core.widgets import PlainCheckboxSelectMultiple, PlainRadioSelect, PlainSelect
+from core.widgets import PlainRadioSelect, PlainSelect
 
 from .models import (
     ChangeKind,
     Channel,
     CustomerTwoFactor,
     Language,
-    MetHow,
     NoteVisibility,
     PasswordAdvice,
     Severity,
@@ -272,99 +269,3 @@ class IncidentFilterForm(forms.Form):
                     else "Enter an IPv4 or IPv6 address, or a network like 203.0.113.0/24."
                 ) from exc
         return text
-
-
-class DismissCampaignForm(RedactingForm):
-    reason = forms.CharField(
-        label="Why this is not one attacker",
-        max_length=MAX_TEXT,
-        widget=textarea(2),
-        help_text="For example a shared VPN exit or a mobile carrier's address.",
-    )
-
-
-class MergeCampaignForm(UniqueIdsForm):
-    into = forms.CharField(label="Merge into campaign", max_length=20, help_text="Its reference, e.g. CMP-00012.")
-
-    def clean_into(self):
-        from .models import Campaign, CampaignStatus
-
-        text = self.cleaned_data["into"].strip().upper().removeprefix("CMP-").removeprefix("CMP")
-        if not text.isdigit() or len(text) > 12:
-            raise forms.ValidationError("Enter a campaign reference like CMP-00012.")
-        campaign = Campaign.objects.filter(pk=int(text)).exclude(status=CampaignStatus.MERGED).first()
-        if campaign is None:
-            raise forms.ValidationError("No such campaign (or it was merged into another already).")
-        return campaign
-
-
-class DataBreachForm(RedactingForm):
-    aware_at = forms.DateTimeField(
-        label="Aware since",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="When the organization became aware of the personal-data breach (local time). Deadlines run from here.",
-    )
-    jurisdictions = forms.MultipleChoiceField(
-        label="Jurisdictions involved", widget=PlainCheckboxSelectMultiple, choices=()
-    )
-    high_risk = forms.BooleanField(
-        label="High risk to the people affected", required=False, help_text="Then they must be told as well."
-    )
-    description = forms.CharField(
-        label="What personal data, whose", required=False, max_length=MAX_TEXT, widget=textarea(3)
-    )
-
-    def __init__(self, *args, **kwargs):
-        from .breaches import jurisdiction_choices
-
-        super().__init__(*args, **kwargs)
-        self.fields["jurisdictions"].choices = jurisdiction_choices()
-
-
-class ObligationMetForm(RedactingForm):
-    obligation = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    met_at = forms.DateTimeField(
-        label="Made at",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    how = forms.ChoiceField(label="How", choices=MetHow.choices)
-    note = forms.CharField(
-        label="Note", max_length=MAX_TEXT, widget=textarea(2), help_text="What was sent, to whom, reference number."
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Several of these share the incident page: ids carry the duty they close.
-        pk = self.data.get("obligation") if self.is_bound else self.initial.get("obligation")
-        self.auto_id = f"id_met{pk}_%s"
-
-    @property
-    def obligation_pk(self) -> int | None:
-        value = self.data.get("obligation") if self.is_bound else self.initial.get("obligation")
-        return int(value) if str(value or "").isdigit() else None
-
-
-class MetricsRangeForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
-
-    EARLIEST = date(2000, 1, 1)
-
-    @staticmethod
-    def latest() -> date:
-        return timezone.localdate() + timedelta(days=365)
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        # Bounded so the day after `end` exists (9999-12-31 + 1 day overflows) and nobody asks
-        # the database about centuries without incidents.
-        latest = self.latest()
-        if any(day is not None and not self.EARLIEST <= day <= latest for day in (start, end)):
-            raise forms.ValidationError(f"Choose dates between {self.EARLIEST.isoformat()} and {latest.isoformat()}.")
-        if start and end:
-            if end < start:
-                raise forms.ValidationError("The end date is before the start date.")
-            if (end - start).days > 366 * 2:
-                raise forms.ValidationError("Choose a range of at most two years.")
-        return cleaned

@@ -1,7 +1,9 @@
-"""Incidents and the records each playbook step leaves behind.
+"""The playbook kernel's records: customers, incidents and what each playbook step leaves behind
+(verification, unauthorized changes, indicators, escalations, notes), and the SLA policy that sets
+their due times.
 
-Workflow lives in playbook.py (the rules) and services.py (the moves); models hold data
-and invariants only.
+Workflow lives in playbook.py (the rules) and services/ (the moves); models hold data and
+invariants only.
 """
 
 from django.conf import settings
@@ -13,22 +15,8 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
-from core.fields import (
-    CardFreeCharField,
-    CardFreeEmailField,
-    CardFreeSlugField,
-    RedactedCharField,
-    RedactedJSONField,
-    RedactedTextField,
-)
-
-
-class Language(models.TextChoices):
-    EN = "en", "English"
-    DE = "de", "Deutsch"
-    PL = "pl", "Polski"
-    NB = "nb", "Norsk bokmål"
-    FA = "fa", "فارسی"
+from core.fields import CardFreeCharField, CardFreeEmailField, RedactedCharField, RedactedTextField
+from notifications.catalog import Language
 
 
 class Channel(models.TextChoices):
@@ -407,68 +395,7 @@ class Note(models.Model):
         return f"{self.get_visibility_display()} on {self.incident}"
 
 
-class UpdateStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class CustomerUpdate(models.Model):
-    """The outbox: one row per email to a customer, written in the transaction that decides it."""
-
-    incident = models.ForeignKey(
-        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="customer_updates"
-    )
-    # An email about the account itself, outside any incident (the address of record changed).
-    customer = models.ForeignKey(
-        "Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="account_notices"
-    )
-    template = models.CharField(max_length=32)
-    language = models.CharField(max_length=2, choices=Language.choices)
-    recipient = CardFreeEmailField()
-    subject = RedactedCharField(max_length=200, blank=True)
-    body_text = RedactedTextField(blank=True)
-    body_html = RedactedTextField(blank=True)
-    context = RedactedJSONField(default=dict, blank=True, help_text="Template variables (never a secret).")
-    status = models.CharField(max_length=8, choices=UpdateStatus.choices, default=UpdateStatus.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = RedactedTextField(blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    idempotency_key = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["status", "updated_at"], name="customer_update_status")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(incident__isnull=False) | Q(customer__isnull=False), name="customer_update_has_subject"
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.template} to {self.recipient} ({self.status})"
-
-    @property
-    def customer_pk(self) -> int:
-        """Whose email this is: the incident's customer, or the customer an account notice is for."""
-        return self.customer_id or self.incident.customer_id
-
-    @property
-    def display_text(self) -> str:
-        """The body as agents may see it: a one-time code is never shown, whatever the status."""
-        from .outbox import SECRET_TEMPLATES, mask_secrets
-
-        return mask_secrets(self.body_text) if self.template in SECRET_TEMPLATES else self.body_text
-
-
-# --- SLA policy, alerts, personal-data breaches -------------------------------------------------
+# --- SLA policy ----------------------------------------------------------------------------------
 
 
 class SlaPolicy(models.Model):
@@ -502,138 +429,6 @@ class SlaPolicy(models.Model):
         return f"SLA for {self.get_severity_display()}"
 
 
-class SlaClock(models.TextChoices):
-    FIRST_UPDATE = "first_update", "First customer update"
-    CLAIM = "claim", "Claim of the escalation"
-    RESOLVE = "resolve", "Resolution"
-    NOTIFICATION = "notification", "Breach notification"
-
-
-class AlertKind(models.TextChoices):
-    WARNING = "warning", "About to run out"
-    BREACHED = "breached", "Ran out"
-
-
-class SlaAlert(models.Model):
-    """One notification that a clock is about to run out or ran out: the unique key makes it once."""
-
-    key = models.CharField(max_length=80, unique=True)
-    clock = models.CharField(max_length=16, choices=SlaClock.choices)
-    kind = models.CharField(max_length=10, choices=AlertKind.choices)
-    team = models.CharField(max_length=10, choices=Team.choices)
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="sla_alerts")
-    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    obligation = models.ForeignKey(
-        "BreachObligation", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
-    )
-    due_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes = [
-            models.Index(fields=["team", "-created_at"], name="sla_alert_team"),
-            models.Index(fields=["emailed_at"], name="sla_alert_unsent"),
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()}: {self.get_clock_display()} of {self.incident}"
-
-
-class NotificationRule(models.Model):
-    """A breach-notification duty of one jurisdiction (data, editable in the admin)."""
-
-    code = CardFreeSlugField(max_length=40, unique=True)
-    jurisdiction = RedactedCharField(max_length=60)
-    title = RedactedCharField(max_length=120)
-    notify = RedactedCharField(max_length=120, help_text="Whom to notify.")
-    hours = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Elapsed hours from awareness (days x 24). Empty: without undue delay."
-    )
-    target_hours = models.PositiveIntegerField(
-        null=True, blank=True, help_text="For “without undue delay”: the internal target the countdown shows."
-    )
-    high_risk_only = models.BooleanField(default=False, help_text="Only when the risk to the people is high.")
-    is_example = models.BooleanField(default=True, help_text="An example to be checked by counsel.")
-    active = models.BooleanField(default=True)
-    source = RedactedCharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["jurisdiction", "code"]
-
-    def __str__(self):
-        return f"{self.jurisdiction}: {self.title}"
-
-    @property
-    def period_label(self) -> str:
-        if self.hours is None:
-            target = f" (our target: {self.target_hours} h)" if self.target_hours else ""
-            return f"without undue delay{target}"
-        if self.hours % 24 == 0 and self.hours >= 24 * 7:
-            return f"{self.hours // 24} days"
-        return f"{self.hours} hours"
-
-
-class DataBreach(models.Model):
-    """The incident is a personal-data breach: when the organization became aware, and where."""
-
-    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="data_breach")
-    aware_at = models.DateTimeField(help_text="When the organization became aware of the breach.")
-    jurisdictions = RedactedJSONField(default=list)
-    high_risk = models.BooleanField(default=False, help_text="High risk to the rights and freedoms of the people.")
-    description = RedactedTextField(blank=True)
-    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    marked_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-aware_at", "-pk"]
-
-    def __str__(self):
-        return f"Personal-data breach on {self.incident}"
-
-
-class MetHow(models.TextChoices):
-    PORTAL = "portal", "Authority's online form"
-    EMAIL = "email", "Email"
-    LETTER = "letter", "Letter"
-    PHONE = "phone", "Phone"
-    PUBLIC = "public", "Public notice"
-    NOT_REQUIRED = "not_required", "Assessed: not required"
-    OTHER = "other", "Other"
-
-
-class BreachObligation(models.Model):
-    """One notification duty of a breach, with its deadline, and how and when it was met."""
-
-    breach = models.ForeignKey(DataBreach, on_delete=models.PROTECT, related_name="obligations")
-    rule = models.ForeignKey(NotificationRule, on_delete=models.PROTECT, related_name="+")
-    due_at = models.DateTimeField(help_text="UTC; the rule's elapsed hours after awareness.")
-    warn_at = models.DateTimeField()
-    met_at = models.DateTimeField(null=True, blank=True)
-    met_how = models.CharField(max_length=16, choices=MetHow.choices, blank=True)
-    met_note = RedactedTextField(blank=True)
-    met_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["due_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["breach", "rule"], name="one_obligation_per_rule")]
-        indexes = [models.Index(fields=["met_at", "warn_at"], name="obligation_clock")]
-
-    def __str__(self):
-        return f"{self.rule} for {self.breach.incident}"
-
-    @property
-    def outcome(self) -> str:
-        """met / late / open (for the report)."""
-        if self.met_at is None:
-            return "open"
-        return "met" if self.met_at <= self.due_at else "late"
-
-
 def network_of(ip: str) -> str:
     """The network an address is grouped by across customers: its /24 (IPv4) or /48 (IPv6).
 
@@ -645,117 +440,6 @@ def network_of(ip: str) -> str:
     address = ipaddress.ip_address(ip)
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
-
-
-class CampaignStatus(models.TextChoices):
-    SUSPECTED = "suspected", "Suspected"
-    CONFIRMED = "confirmed", "Confirmed"
-    DISMISSED = "dismissed", "Dismissed"
-    MERGED = "merged", "Merged"
-
-
-class Campaign(models.Model):
-    """Incidents of different customers linked by the same attacker IP or network."""
-
-    status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.SUSPECTED)
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reason = RedactedTextField(blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="merged", merged_into__isnull=False) | (~Q(status="merged") & Q(merged_into=None)),
-                name="campaign_merged_has_target",
-            ),
-        ]
-
-    def __str__(self):
-        return self.reference
-
-    def get_absolute_url(self):
-        return reverse("incidents:campaign-detail", args=[self.pk])
-
-    @property
-    def reference(self) -> str:
-        return f"CMP-{self.pk:05d}" if self.pk else "CMP-(new)"
-
-    @property
-    def is_live(self) -> bool:
-        """Suspected or confirmed: it raises severity and escalates."""
-        return self.status in (CampaignStatus.SUSPECTED, CampaignStatus.CONFIRMED)
-
-
-class CampaignMember(models.Model):
-    """One incident in one campaign (an incident is in at most one), with why it joined and the
-    escalation the campaign caused, which is what makes that escalation happen once."""
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="members")
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
-    reason = RedactedCharField(max_length=500)
-    matched_ip = models.GenericIPAddressField()
-    joined_at = models.DateTimeField(default=timezone.now)
-    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    escalated_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["joined_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["incident"], name="one_campaign_per_incident")]
-
-    def __str__(self):
-        return f"{self.incident} in {self.campaign}"
-
-
-# The widest networks the allow list takes (IPv4, IPv6): a carrier's whole range is no "office".
-ALLOWED_NETWORK_WIDEST = {4: 16, 6: 32}
-
-
-class AllowedNetwork(models.Model):
-    """Desk-wide allow list: addresses the desk knows are legitimate (a customer's office, our own
-    VPN). They never link incidents into a campaign."""
-
-    network = CardFreeCharField(max_length=50, unique=True, help_text="An address or a network: 198.51.100.0/24.")
-    label = RedactedCharField(max_length=120, help_text="Whose it is, e.g. 'Acme Ltd office'.")
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["network"]
-
-    def __str__(self):
-        return f"{self.network} ({self.label})"
-
-    def clean(self):
-        import ipaddress
-
-        from django.core.exceptions import ValidationError
-
-        try:
-            if "%" in self.network:  # a zone (fe80::%eth0/64) is local to one machine
-                raise ValueError(self.network)
-            network = ipaddress.ip_network(self.network.strip(), strict=False)
-        except ValueError as exc:
-            raise ValidationError(
-                {"network": "Enter an IPv4 or IPv6 address or network, e.g. 198.51.100.0/24."}
-            ) from exc
-        widest = ALLOWED_NETWORK_WIDEST[network.version]
-        if network.prefixlen < widest:
-            raise ValidationError(
-                {
-                    "network": f"At most a /{widest} network: a wider one would switch campaign detection off for too many."
-                }
-            )
-        self.network = str(network)
 
 
 @models.GenericIPAddressField.register_lookup

@@ -8,8 +8,9 @@ Nothing here writes: it only reads the incident and its records.
 from collections.abc import Callable
 
 from core.errors import ApplicationError
+from notifications.models import UpdateStatus
 
-from .models import Incident, Stage, Status, UpdateStatus, Verdict
+from .models import Incident, Stage, Status, Verdict
 
 STEPS = [
     (Stage.CONFIRM, "Confirm", "Establish which changes the customer did not authorize."),

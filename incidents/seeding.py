@@ -27,6 +27,8 @@ from accounts.models import User
 from accounts.roles import Role
 from audit.bulk import GeneratedEntry, append_generated
 from audit.models import AuditAction
+from notifications.models import CustomerUpdate, UpdateStatus
+from notifications.rendering import email_language, render_update
 
 from . import sla
 from .ipextract import parse_ip, scope_of
@@ -35,7 +37,6 @@ from .models import (
     Channel,
     Customer,
     CustomerTwoFactor,
-    CustomerUpdate,
     Escalation,
     EscalationStatus,
     Incident,
@@ -48,12 +49,10 @@ from .models import (
     Status,
     Team,
     UnauthorizedChange,
-    UpdateStatus,
     Verdict,
     format_reference,
     network_of,
 )
-from .outbox import email_language, render_update
 
 HISTORY_DAYS = 3 * 365
 OPEN_WINDOW_DAYS = 21  # incidents younger than this are still being worked

@@ -6,26 +6,31 @@ import re
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window, prefetch_related_objects
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, When, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.roles import RESTRICTED_ROLES, Role
 from core.masking import mask_email, mask_name, mask_reference
 from core.paging import PAGE_SIZE, KeysetPage, keyset_page
+from notifications.models import CustomerUpdate, UpdateStatus
 
+from . import hooks
 from .models import (
     CallerVerification,
     Customer,
-    CustomerUpdate,
+    CustomerTwoFactor,
     Escalation,
     EscalationStatus,
     Incident,
     Indicator,
     Note,
+    PasswordAdvice,
+    Status,
     Team,
     UnauthorizedChange,
-    UpdateStatus,
+    VerificationStatus,
     parse_reference,
 )
 
@@ -328,103 +333,6 @@ def sees_restricted(agent) -> bool:
     return agent.has_any_role(RESTRICTED_ROLES)
 
 
-def campaign_banner(incident: Incident, agent) -> dict | None:
-    """ "Seen in N other customers' incidents": the count for everyone, the references only of
-    incidents this agent may open (a restricted one is counted, never named). Two queries."""
-    from .models import CampaignMember
-
-    member = CampaignMember.objects.select_related("campaign").filter(incident=incident).first()
-    if member is None:
-        return None
-    others = list(
-        CampaignMember.objects.filter(campaign_id=member.campaign_id)
-        .exclude(incident__customer_id=incident.customer_id)
-        .select_related("incident")
-        .order_by("incident_id")
-    )
-    shown = [m.incident for m in others if sees_restricted(agent) or not m.incident.restricted]
-    return {
-        "campaign": member.campaign,
-        "member": member,
-        "count": len(others),
-        "shown": shown,
-        "hidden": len(others) - len(shown),
-        "may_open_campaign": sees_restricted(agent),
-    }
-
-
-def campaign_list(*, status: str = "") -> QuerySet:
-    from .models import Campaign
-
-    campaigns = Campaign.objects.annotate(incident_count=Count("members")).select_related("decided_by")
-    if status:
-        campaigns = campaigns.filter(status=status)
-    return campaigns.order_by("-created_at", "-pk")
-
-
-def campaign_detail(pk: int) -> dict:
-    """A campaign's page: its incidents, the addresses that link them, its timeline (fixed queries)."""
-    from .campaigns import TRIGGER_VERDICTS
-    from .models import Campaign
-
-    try:
-        campaign = Campaign.objects.select_related("created_by", "decided_by", "merged_into").get(pk=pk)
-    except Campaign.DoesNotExist as exc:
-        raise Http404("No such campaign.") from exc
-    members = list(
-        campaign.members.select_related(
-            "incident", "incident__customer", "incident__assignee", "escalation", "escalation__claimed_by"
-        )
-    )
-    incident_ids = [m.incident_id for m in members]
-    indicators = list(
-        Indicator.objects.filter(incident_id__in=incident_ids, verdict__in=TRIGGER_VERDICTS)
-        .order_by("ip", "incident_id")
-        .values("ip", "network", "incident_id", "verdict", "created_at")
-    )
-    # Addresses seen in at least two of the campaign's incidents (or networks, for /24 and /48 hits).
-    by_ip: dict[str, set[int]] = {}
-    by_network: dict[str, set[int]] = {}
-    for row in indicators:
-        by_ip.setdefault(row["ip"], set()).add(row["incident_id"])
-        by_network.setdefault(row["network"], set()).add(row["incident_id"])
-    reference = {m.incident_id: m.incident.reference for m in members}
-    shared_ips = [
-        {"ip": ip, "incidents": sorted(reference[i] for i in ids)} for ip, ids in sorted(by_ip.items()) if len(ids) > 1
-    ]
-    shared_networks = [
-        {"network": net, "incidents": sorted(reference[i] for i in ids)}
-        for net, ids in sorted(by_network.items())
-        if len(ids) > 1 and net
-    ]
-    timeline = [{"at": campaign.created_at, "text": f"Detected ({campaign.created_by or 'the desk'})"}]
-    for m in members:
-        timeline.append({"at": m.joined_at, "text": f"{m.incident.reference} linked: {m.reason}"})
-        if m.escalation:
-            timeline.append({"at": m.escalation.requested_at, "text": f"{m.incident.reference} escalated to security"})
-            if m.escalation.claimed_at:
-                timeline.append(
-                    {
-                        "at": m.escalation.claimed_at,
-                        "text": f"{m.incident.reference} claimed by",
-                        "who": m.escalation.claimed_by,  # a name: the page shows it isolated
-                    }
-                )
-    if campaign.decided_at:
-        timeline.append(
-            {"at": campaign.decided_at, "text": f"{campaign.get_status_display()} by", "who": campaign.decided_by}
-        )
-    timeline.sort(key=lambda event: event["at"])
-    return {
-        "campaign": campaign,
-        "members": members,
-        "customers": len({m.incident.customer_id for m in members}),
-        "shared_ips": shared_ips,
-        "shared_networks": shared_networks,
-        "timeline": timeline,
-    }
-
-
 # --- The hand-off packet ------------------------------------------------------------------------
 
 
@@ -433,8 +341,6 @@ def handoff_packet(incident: Incident) -> dict:
 
     A fixed number of queries, whatever the number of changes, indicators, notes or emails.
     """
-    from .models import CampaignMember
-
     incident = Incident.objects.select_related("customer", "opened_by", "assignee").get(pk=incident.pk)
     customer = incident.customer
     changes = list(incident.changes.select_related("recorded_by"))
@@ -463,8 +369,6 @@ def handoff_packet(incident: Incident) -> dict:
             if row["network"] in networks and (row["network"], row["incident_id"]) not in seen_network:
                 seen_network.add((row["network"], row["incident_id"]))
                 same_network[row["network"]] = same_network.get(row["network"], 0) + 1
-    member = CampaignMember.objects.select_related("campaign").filter(incident=incident).first()
-    campaign_size = member.campaign.members.count() if member else 0
     passed = [v for v in verifications if v.status in ("verified", "overridden")]
     timeline = [{"at": n.created_at, "kind": "note", "item": n} for n in notes]
     timeline += [{"at": u.created_at, "kind": "email", "item": u} for u in updates]
@@ -495,9 +399,7 @@ def handoff_packet(incident: Incident) -> dict:
         ],
         "escalations": escalations,
         "active_escalation": next((e for e in reversed(escalations) if e.is_active), None),
-        "campaign": member.campaign if member else None,
-        "campaign_member": member,
-        "campaign_size": campaign_size,
+        **hooks.page_context(hooks.handoff_packet, incident),
         "verification": passed[0] if passed else None,
         "verification_attempts": len(verifications),
         "timeline": timeline,
@@ -506,64 +408,58 @@ def handoff_packet(incident: Incident) -> dict:
 
 # --- The post-incident report -------------------------------------------------------------------
 
-# Audit events the customer may read about, as the report names them (translated in the templates).
-REPORT_STEPS = ("opened", "verified", "password_changed", "two_factor_enabled", "two_factor_on", "escalated")
+# The steps the report may name, in the order they usually happen (the templates translate each).
+REPORT_STEPS = (
+    "opened", "verified", "password_changed", "two_factor_enabled", "two_factor_on", "escalated",
+    "specialists_done", "resolved",
+)  # fmt: skip
 
 
 def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
     """What the final email and the customer-file page tell the customer: what happened (kinds of
-    change only, no descriptions, notes or addresses) and what was done when, from the audit trail.
+    change only, no descriptions, notes or addresses) and what was done when, read from the
+    incident's own records. Only this run of the playbook counts: after a reopen, what was done
+    before it is not told again.
 
     `closing_at` adds the resolution itself when the report is previewed before the incident closes.
+    A fixed number of queries.
     """
-    from django.utils import timezone
+    run_start = incident.clock_started_at or incident.created_at
+    steps: dict[str, object] = {"opened": incident.created_at}
 
-    from audit.models import AuditAction
-    from audit.selectors import entries_for_incident
+    def since_run(at) -> bool:
+        return at is not None and at >= run_start
 
-    actions = [
-        AuditAction.INCIDENT_OPENED,
-        AuditAction.INCIDENT_REOPENED,
-        AuditAction.CALLER_VERIFIED,
-        AuditAction.SECURING_RECORDED,
-        AuditAction.ESCALATED,
-        AuditAction.ESCALATION_RESOLVED,
-        AuditAction.INCIDENT_CLOSED,
-    ]
-    steps: dict[str, object] = {}
-    resolved_at = closing_at
-    for entry in entries_for_incident(incident.pk).filter(action__in=actions).only("action", "created_at", "data"):
-        kind = None
-        if entry.action == AuditAction.INCIDENT_REOPENED:
-            steps = {k: v for k, v in steps.items() if k == "opened"}  # this run of the playbook only
-            resolved_at = closing_at
-            continue
-        if entry.action == AuditAction.INCIDENT_OPENED:
-            kind = "opened"
-        elif entry.action == AuditAction.CALLER_VERIFIED:  # a supervisor's override proves nothing to the customer
-            kind = "verified"
-        elif entry.action == AuditAction.SECURING_RECORDED:
-            if entry.data.get("password_advice") == "done":
-                steps.setdefault("password_changed", entry.created_at)
-            two_factor = entry.data.get("customer_two_factor")
-            if two_factor == "enabled_now":
-                steps.setdefault("two_factor_enabled", entry.created_at)
-            elif two_factor == "already_on":
-                steps.setdefault("two_factor_on", entry.created_at)
-        elif entry.action == AuditAction.ESCALATED and entry.data.get("to_team") == "security":
-            kind = "escalated"  # "our security specialists took over": not said of tier 2
-        elif (
-            entry.action == AuditAction.ESCALATION_RESOLVED
-            and "escalated" in steps
-            and not entry.data.get("passed_on_to")
-        ):
-            kind = "specialists_done"
-        elif entry.action == AuditAction.INCIDENT_CLOSED and entry.data.get("outcome") == "resolved":
-            resolved_at = entry.created_at
-        if kind:
-            steps.setdefault(kind, entry.created_at)
-    if resolved_at:
-        steps["resolved"] = resolved_at
+    verified = (
+        incident.verifications.filter(status=VerificationStatus.VERIFIED, verified_at__gte=run_start)
+        .order_by("verified_at")
+        .values_list("verified_at", flat=True)
+        .first()
+    )  # a supervisor's override proves nothing to the customer
+    if verified:
+        steps["verified"] = verified
+    if incident.password_advice == PasswordAdvice.DONE and since_run(incident.password_advice_at):
+        steps["password_changed"] = incident.password_advice_at
+    if since_run(incident.customer_two_factor_at):
+        if incident.customer_two_factor == CustomerTwoFactor.ENABLED_NOW:
+            steps["two_factor_enabled"] = incident.customer_two_factor_at
+        elif incident.customer_two_factor == CustomerTwoFactor.ALREADY_ON:
+            steps["two_factor_on"] = incident.customer_two_factor_at
+    # "Our security specialists took over" is said of the security team only, not of tier 2.
+    security = list(
+        incident.escalations.filter(to_team=Team.SECURITY, requested_at__gte=run_start)
+        .order_by("requested_at", "pk")
+        .only("status", "requested_at", "closed_at")
+    )
+    if security:
+        steps["escalated"] = security[0].requested_at
+        done = [e.closed_at for e in security if e.status == EscalationStatus.RESOLVED and e.closed_at]
+        if done:
+            steps["specialists_done"] = min(done)
+    if incident.status == Status.RESOLVED and incident.closed_at:
+        steps["resolved"] = incident.closed_at
+    elif closing_at:
+        steps["resolved"] = closing_at
     kinds = list(dict.fromkeys(incident.changes.order_by("created_at", "pk").values_list("kind", flat=True)))
 
     def stamp(at) -> str:
@@ -576,9 +472,6 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
 
 def at_risk_incidents(agent, now=None) -> QuerySet[Incident]:
     """Open incidents whose first-update or resolve clock is amber or red, soonest deadline first."""
-    from django.db.models import Case, F, When
-    from django.utils import timezone
-
     now = now or timezone.now()
     running_update = Q(first_update_at__isnull=True, first_update_warn_at__lte=now)
     return (
@@ -597,8 +490,6 @@ def at_risk_incidents(agent, now=None) -> QuerySet[Incident]:
 
 def at_risk_escalations(agent, now=None) -> QuerySet[Escalation]:
     """Waiting escalations (of queues this agent may see) whose claim clock is amber or red."""
-    from django.utils import timezone
-
     now = now or timezone.now()
     teams = [team for team, roles in QUEUE_TEAMS.items() if agent.has_any_role(roles)]
     return (

@@ -3,10 +3,7 @@
 Views, commands and tasks call these; none of them sets `stage` or `status` itself.
 """
 
-import csv
 import hashlib
-import io
-from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -16,14 +13,16 @@ from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
 from core.redaction import redacted
+from notifications import outbox
+from notifications.models import CustomerUpdate
 
-from . import campaigns, ipextract, metrics, playbook, selectors, sla
+from . import hooks, ipextract, playbook, selectors, sla
 
 # Changing a customer: the one door, in its own module with the guard on the email of record.
 from .customers import change_customer  # noqa: F401
+from .emails import notify_customer, progress_context, resolution_context
 from .models import (
     Customer,
-    CustomerUpdate,
     Escalation,
     EscalationStatus,
     Incident,
@@ -35,11 +34,9 @@ from .models import (
     Status,
     Team,
     UnauthorizedChange,
-    UpdateStatus,
     Verdict,
     network_of,
 )
-from .outbox import enqueue, notify_customer
 from .playbook import PlaybookError
 from .verification import ensure_caller_verified
 
@@ -272,25 +269,25 @@ def add_indicators_from_log(incident: Incident, *, log_text: str, actor) -> list
 
 @transaction.atomic
 def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indicator:
-    """Judge one address; an unauthorized or unknown one is looked for in other customers' incidents."""
-    detecting = verdict in campaigns.TRIGGER_VERDICTS
-    if detecting:
-        campaigns.serialize_detection()  # before our own row lock: see its docstring
+    """Judge one address; the satellites subscribed to `hooks.verdicts` (campaign detection: an
+    unauthorized or unknown address is looked for in other customers' incidents) run in this
+    transaction."""
+    subscribers = list(hooks.verdicts)
+    for subscriber in subscribers:
+        subscriber.before_lock(verdict)
     incident = _lock(indicator.incident)
     playbook.ensure_open(incident)
     if verdict not in Verdict.values or verdict == Verdict.PENDING:
         raise PlaybookError("Choose unauthorized, legitimate or unknown.")
     indicator = Indicator.objects.select_for_update().get(pk=indicator.pk)
     indicator.verdict = verdict
-    hits = []
-    if detecting:  # locks what detection writes before auditing, and the saves below are audited
-        own = [indicator if other.pk == indicator.pk else other for other in incident.indicators.all()]
-        hits = campaigns.prepare(incident, own)
+    # What the subscribers write is locked before anything is audited; the saves below are audited.
+    prepared = [(subscriber, subscriber.prepare(incident, indicator, verdict)) for subscriber in subscribers]
     indicator.save(update_fields=["verdict"])
     _save(incident, actor)
     _record(AuditAction.INDICATOR_VERDICT, incident, actor, target=indicator, ip=indicator.ip, verdict=verdict)
-    if hits:
-        campaigns.detect(incident, actor=actor, hits=hits)
+    for subscriber, state in prepared:
+        subscriber.after(incident, state, actor=actor)
     return indicator
 
 
@@ -549,8 +546,9 @@ def send_progress_update(incident: Incident, *, message: str, actor):
     message = redacted(message)
     digest = hashlib.sha256(" ".join(message.split()).encode()).hexdigest()[:16]
     update = notify_customer(
-        incident, template="progress", actor=actor, key=f"{incident.pk}:progress:{digest}", message=message
-    )
+        incident, template="progress", actor=actor, key=f"{incident.pk}:progress:{digest}",
+        **progress_context(incident, message=message),
+    )  # fmt: skip
     if update is None:
         raise PlaybookError("This exact update was already sent to the customer.")
     _save(incident, actor)
@@ -599,23 +597,31 @@ def resolve_incident(
         template="resolution",
         actor=actor,
         key=f"{incident.pk}:resolution:{_run(incident)}",
-        resolution_summary=incident.resolution_summary,
-        measures_taken=incident.measures_taken,
-        advice_given=incident.advice_given,
-        **selectors.post_incident_report(incident),
+        **resolution_context(
+            incident,
+            resolution_summary=incident.resolution_summary,
+            measures_taken=incident.measures_taken,
+            advice_given=incident.advice_given,
+            report=selectors.post_incident_report(incident),
+        ),
     )
     return incident
 
 
 @transaction.atomic
-def export_metrics_csv(*, start: date, end: date, actor) -> str:
-    """The supervisor metrics of a date range as CSV text; the export is audited (it leaves the desk)."""
-    _require_role(actor, Role.SUPERVISOR)
-    result = metrics.supervisor_metrics(start, end)
-    audit.record(AuditAction.METRICS_EXPORTED, actor=actor, start=start.isoformat(), end=end.isoformat())
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(metrics.csv_rows(result))
-    return buffer.getvalue()
+def flag_personal_data_breach(incident: Incident, *, actor) -> Incident:
+    """Mark the incident as a personal-data breach (the breaches app holds the breach itself).
+
+    Once flagged, it stays flagged; flagging needs an open incident.
+    """
+    incident = _lock(incident)
+    if incident.personal_data_breach:
+        return incident
+    playbook.ensure_open(incident)
+    incident.personal_data_breach = True
+    _save(incident, actor, "personal_data_breach")
+    _record(AuditAction.INCIDENT_UPDATED, incident, actor, field="personal_data_breach")
+    return incident
 
 
 def record_view(incident: Incident, *, actor, page: str = "incident") -> None:
@@ -642,43 +648,15 @@ def create_customer(*, display_name: str, email: str, account_reference: str, la
 
 @transaction.atomic
 def retry_customer_update(update: CustomerUpdate, *, actor) -> CustomerUpdate:
-    """Queue a failed email again, once the agent has dealt with the cause.
+    """Queue a failed email of an incident again, once the agent has dealt with the cause.
 
     The content stays exactly what was rendered (the customer gets what the panel shows); the
     recipient follows the customer's current address, so a corrected address is used.
     """
-    update = (
-        CustomerUpdate.objects.select_for_update(of=("self",)).select_related("incident__customer").get(pk=update.pk)
-    )
-    from .outbox import FIXED_RECIPIENT_TEMPLATES, SECRET_TEMPLATES
-
-    if update.template in SECRET_TEMPLATES:
-        raise PlaybookError("A verification code is never sent twice: send the caller a new code instead.")
-    if update.status != UpdateStatus.FAILED:
-        raise PlaybookError(
-            f"Only a failed email can be sent again; this one is {update.get_status_display().lower()}."
-        )
-    fields = ["status", "updated_at"]
-    if update.incident is None:
+    incident = update.incident
+    if incident is None:
         raise PlaybookError("Only an incident's email can be sent again from the desk.")
-    # The notice of a changed address goes to the old address, never to the new one.
-    address_changed = (
-        update.template not in FIXED_RECIPIENT_TEMPLATES and update.recipient != update.incident.customer.email
-    )
-    if address_changed:
-        update.recipient = update.incident.customer.email
-        fields.append("recipient")
-    update.status = UpdateStatus.QUEUED
-    update.updated_at = timezone.now()
-    update.save(update_fields=fields)
-    _record(
-        AuditAction.EMAIL_QUEUED,
-        update.incident,
-        actor,
-        target=update,
-        retry=True,
-        attempts_before=update.attempts,
-        address_changed=address_changed,
-    )
-    transaction.on_commit(lambda: enqueue(update.pk))
-    return update
+    try:
+        return outbox.requeue(update, address_of_record=incident.customer.email, actor=actor)
+    except outbox.NotRequeued as exc:
+        raise PlaybookError(str(exc)) from exc

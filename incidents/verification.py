@@ -18,8 +18,8 @@ from core.masking import mask_email
 from core.redaction import redacted
 
 from .customers import AddressGuard
+from .emails import notify_customer
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
-from .outbox import notify_customer
 from .playbook import PlaybookError
 
 CODE_LIFETIME = timedelta(minutes=10)

@@ -3,30 +3,18 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import background, reauth_required, role_required
-from accounts.roles import BREACH_ROLES, CAMPAIGN_ROLES, RESTRICTED_ROLES, Role
+from accounts.roles import RESTRICTED_ROLES, Role
 from core import paging
+from notifications.models import CustomerUpdate, UpdateStatus
 
-from . import breaches, campaigns, forms, metrics, playbook, selectors, services, sla, verification
-from .models import (
-    BreachObligation,
-    Campaign,
-    CampaignStatus,
-    CustomerUpdate,
-    Escalation,
-    Indicator,
-    Severity,
-    Stage,
-    Team,
-    UpdateStatus,
-)
-from .outbox import base_context, render_update
+from . import emails, forms, hooks, playbook, selectors, services, sla, verification
+from .models import Escalation, Indicator, Stage, Team
 from .playbook import PlaybookError
 
 PAGE_SIZE = 25
@@ -148,15 +136,12 @@ def _detail(request, incident, status=200, **bound):
         "advance_form": forms.AdvanceForm(initial=versioned),
     }
     detail = selectors.incident_detail(incident)
-    can_breach = request.user.has_any_role(BREACH_ROLES)
-    breach = _breach_panel(incident, can_breach, blank, bound.get("met_form"))
     caller_verified = any(v.status in verification.PASSED for v in detail["verifications"])
     context = {
         "address_panel": verification.address_panel(incident) if incident.is_open and not caller_verified else None,
-        "campaign_banner": selectors.campaign_banner(incident, request.user),
         "clocks": sla.incident_clocks(incident, detail["active_escalation"]),
-        "can_breach": can_breach,
-        **breach,
+        # Panels of the satellites (a campaign banner, the breach panel): incidents.hooks.
+        **hooks.page_context(hooks.incident_page, request, incident, bound),
         "incident": incident,
         "steps": playbook.step_states(incident),
         "missing": playbook.missing_for_next(incident) if incident.is_open else [],
@@ -173,27 +158,6 @@ def _detail(request, incident, status=200, **bound):
     return render(request, "incidents/incident_detail.html", context, status=status)
 
 
-def _breach_panel(incident, can_breach: bool, blank: dict, met_form) -> dict:
-    """The breach panel's data and forms; a just-submitted duty form stays with its duty."""
-    panel = breaches.breach_detail(incident)
-    panel["duties"] = [
-        (duty, met_form if met_form is not None and met_form.obligation_pk == duty.pk else forms.ObligationMetForm(initial={"obligation": duty.pk}))
-        for duty in panel["obligations"]
-    ]  # fmt: skip
-    if can_breach:
-        breach = panel["breach"]
-        initial = {"high_risk": False}
-        if breach is not None:
-            initial = {
-                "aware_at": timezone.localtime(breach.aware_at),
-                "jurisdictions": breach.jurisdictions,
-                "high_risk": breach.high_risk,
-                "description": breach.description,
-            }
-        blank["breach_form"] = forms.DataBreachForm(initial=initial)
-    return panel
-
-
 def _redaction_notice(request, form):
     if getattr(form, "redactions", 0):
         messages.warning(
@@ -203,7 +167,7 @@ def _redaction_notice(request, form):
         )
 
 
-def _act(request, pk, form_class, form_name, call, success):
+def act(request, pk, form_class, form_name, call, success):
     """Run one step action for the incident: valid form -> service -> redirect; else the page with errors."""
     incident = selectors.incident_for_agent(pk, request.user)
     form = form_class(request.POST)
@@ -223,7 +187,7 @@ def _act(request, pk, form_class, form_name, call, success):
 
 @require_POST
 def record_change(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.ChangeForm,
@@ -242,7 +206,7 @@ def record_change(request, pk):
 
 @require_POST
 def close_not_confirmed(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.NotConfirmedForm,
@@ -257,7 +221,7 @@ def close_not_confirmed(request, pk):
 @require_POST
 @role_required([Role.SUPERVISOR])
 def reopen(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.ReasonForm,
@@ -269,7 +233,7 @@ def reopen(request, pk):
 
 @require_POST
 def advance(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.AdvanceForm,
@@ -281,7 +245,7 @@ def advance(request, pk):
 
 @require_POST
 def send_code(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.SendCodeForm,
@@ -294,7 +258,7 @@ def send_code(request, pk):
 @require_POST
 def send_code_previous(request, pk):
     """The address of record is on hold: the code goes to the previous address of record."""
-    return _act(
+    return act(
         request,
         pk,
         forms.SendCodeForm,
@@ -309,7 +273,7 @@ def send_code_previous(request, pk):
 @reauth_required
 def send_code_override(request, pk):
     """A supervisor sends the code to the address of record although it is on hold, in writing."""
-    return _act(
+    return act(
         request,
         pk,
         forms.SendCodeOverrideForm,
@@ -340,7 +304,7 @@ def check_code(request, pk):
 @role_required([Role.SUPERVISOR])
 @reauth_required
 def override_verification(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.OverrideForm,
@@ -352,7 +316,7 @@ def override_verification(request, pk):
 
 @require_POST
 def record_securing(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.SecuringForm,
@@ -370,7 +334,7 @@ def record_securing(request, pk):
 
 @require_POST
 def record_findings(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.FindingsForm,
@@ -384,7 +348,7 @@ def record_findings(request, pk):
 
 @require_POST
 def add_indicators(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.LogPasteForm,
@@ -413,7 +377,7 @@ def indicator_verdict(request, pk, indicator_pk):
 
 @require_POST
 def escalate(request, pk):
-    response = _act(
+    response = act(
         request,
         pk,
         forms.EscalateForm,
@@ -436,7 +400,7 @@ def escalate(request, pk):
 @require_POST
 @role_required([Role.SECURITY, Role.SUPERVISOR])
 def restrict(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.RestrictForm,
@@ -448,7 +412,7 @@ def restrict(request, pk):
 
 @require_POST
 def no_escalation(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.NoEscalationForm,
@@ -475,9 +439,7 @@ def progress_update(request, pk):
                 _redaction_notice(request, form)
                 messages.success(request, "Progress update sent to the customer.")
                 return redirect(incident)
-        subject, text, _html = render_update(
-            "progress", incident.customer.language, {**base_context(incident), "message": message}
-        )
+        subject, text = emails.preview(incident, "progress", emails.progress_context(incident, message=message))
         return render(
             request,
             "incidents/progress_preview.html",
@@ -490,7 +452,7 @@ def progress_update(request, pk):
 
 @require_POST
 def add_note(request, pk):
-    return _act(
+    return act(
         request,
         pk,
         forms.NoteForm,
@@ -533,9 +495,7 @@ def resolve(request, pk):
             messages.success(request, "Resolved and closed; the customer was sent the post-incident report.")
             return redirect(incident)
     report = selectors.post_incident_report(incident, closing_at=timezone.now())
-    subject, text, _html = render_update(
-        "resolution", incident.customer.language, {**base_context(incident), **texts, **report}
-    )
+    subject, text = emails.preview(incident, "resolution", emails.resolution_context(incident, **texts, report=report))
     return render(
         request,
         "incidents/resolution_preview.html",
@@ -558,88 +518,6 @@ def incident_report(request, pk):
     services.record_view(incident, actor=request.user, page="report")
     sent = incident.customer_updates.filter(template="resolution").order_by("-created_at", "-pk").first()
     return render(request, "incidents/incident_report.html", {"incident": incident, "report": sent})
-
-
-# --- Campaigns ---------------------------------------------------------------------------------
-
-
-@role_required(CAMPAIGN_ROLES)
-def campaign_list(request):
-    status = request.GET.get("status", "")
-    status = status if status in CampaignStatus.values else ""
-    page = Paginator(selectors.campaign_list(status=status), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "incidents/campaign_list.html",
-        {"page": page, "status": status, "statuses": CampaignStatus.choices},
-    )
-
-
-@role_required(CAMPAIGN_ROLES)
-def campaign_detail(request, pk, status=200, **bound):
-    context = {
-        **selectors.campaign_detail(pk),
-        "dismiss_form": forms.DismissCampaignForm(),
-        "merge_form": forms.MergeCampaignForm(),
-        **bound,
-    }
-    return render(request, "incidents/campaign_detail.html", context, status=status)
-
-
-def _campaign_act(request, pk, form_class, form_name, call, success):
-    campaign = get_object_or_404(Campaign, pk=pk)
-    form = form_class(request.POST) if form_class else None
-    if form is None or form.is_valid():
-        try:
-            result = call(campaign, form.cleaned_data if form else {})
-        except PlaybookError as exc:
-            if form is None:
-                messages.error(request, str(exc))
-                return redirect(campaign)
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, success(result))
-            return redirect(result)
-    return campaign_detail(request, pk, status=400, **{form_name: form})
-
-
-@require_POST
-@role_required(CAMPAIGN_ROLES)
-def campaign_confirm(request, pk):
-    return _campaign_act(
-        request,
-        pk,
-        None,
-        None,
-        lambda c, d: campaigns.confirm_campaign(c, actor=request.user),
-        lambda c: f"{c.reference} confirmed; its open incidents are with the security team.",
-    )
-
-
-@require_POST
-@role_required(CAMPAIGN_ROLES)
-def campaign_dismiss(request, pk):
-    return _campaign_act(
-        request,
-        pk,
-        forms.DismissCampaignForm,
-        "dismiss_form",
-        lambda c, d: campaigns.dismiss_campaign(c, reason=d["reason"], actor=request.user),
-        lambda c: f"{c.reference} dismissed: it escalates nothing more.",
-    )
-
-
-@require_POST
-@role_required(CAMPAIGN_ROLES)
-def campaign_merge(request, pk):
-    return _campaign_act(
-        request,
-        pk,
-        forms.MergeCampaignForm,
-        "merge_form",
-        lambda c, d: campaigns.merge_campaigns(c, into=d["into"], actor=request.user),
-        lambda into: f"Merged into {into.reference}.",
-    )
 
 
 IP_PAGE_SIZE = 50
@@ -713,7 +591,7 @@ def claim_escalation(request, pk):
 @require_POST
 def return_escalation(request, pk):
     escalation = _escalation(request, pk)
-    return _act(
+    return act(
         request,
         escalation.incident_id,
         forms.ReasonForm,
@@ -726,7 +604,7 @@ def return_escalation(request, pk):
 @require_POST
 def resolve_escalation(request, pk):
     escalation = _escalation(request, pk)
-    return _act(
+    return act(
         request,
         escalation.incident_id,
         forms.OutcomeForm,
@@ -736,123 +614,3 @@ def resolve_escalation(request, pk):
     )
 
 
-# --- Personal-data breaches, SLA metrics --------------------------------------------------------
-
-
-@require_POST
-@role_required(BREACH_ROLES)
-def mark_breach(request, pk):
-    return _act(
-        request,
-        pk,
-        forms.DataBreachForm,
-        "breach_form",
-        lambda i, d: breaches.mark_data_breach(
-            i,
-            aware_at=d["aware_at"],
-            jurisdictions=d["jurisdictions"],
-            high_risk=d["high_risk"],
-            description=d["description"],
-            actor=request.user,
-        ),
-        lambda b: f"Recorded as a personal-data breach: {b.obligations.count()} notification duties with deadlines.",
-    )
-
-
-@require_POST
-@role_required(BREACH_ROLES)
-def obligation_met(request, pk, obligation_pk):
-    incident = selectors.incident_for_agent(pk, request.user)
-    obligation = get_object_or_404(BreachObligation, pk=obligation_pk, breach__incident=incident)
-    return _act(
-        request,
-        pk,
-        forms.ObligationMetForm,
-        "met_form",
-        lambda i, d: breaches.record_obligation_met(
-            obligation, met_at=d["met_at"], how=d["how"], note=d["note"], actor=request.user
-        ),
-        lambda o: f"“{o.rule.title}” recorded as made{' (late)' if o.outcome == 'late' else ''}.",
-    )
-
-
-@role_required(BREACH_ROLES)
-def breach_report(request):
-    form = forms.MetricsRangeForm(request.GET or None)
-    since = until = None
-    if request.GET and form.is_valid():
-        since, until = metrics.day_range(form.cleaned_data["start"], form.cleaned_data["end"])
-    rows = breaches.breach_report(since, until, incidents=selectors.visible_incidents(request.user))
-    status = 400 if form.is_bound and not form.is_valid() else 200
-    return render(request, "incidents/breach_report.html", {"form": form, "breaches": rows}, status=status)
-
-
-def _metrics_range(request):
-    from datetime import timedelta
-
-    today = timezone.localdate()
-    form = forms.MetricsRangeForm(request.GET or {"start": today - timedelta(days=29), "end": today})
-    return form, (form.cleaned_data["start"], form.cleaned_data["end"]) if form.is_valid() else None
-
-
-@role_required([Role.SUPERVISOR])
-def supervisor_metrics(request):
-    form, chosen = _metrics_range(request)
-    context = {"form": form}
-    if chosen:
-        result = metrics.supervisor_metrics(*chosen)
-        context.update(
-            {
-                "m": result,
-                "charts": metrics_charts(result),
-                "query": request.GET.urlencode() or f"start={chosen[0].isoformat()}&end={chosen[1].isoformat()}",
-            }
-        )
-    return render(request, "incidents/metrics.html", context, status=200 if chosen else 400)
-
-
-@role_required([Role.SUPERVISOR])
-def supervisor_metrics_csv(request):
-    from django.http import HttpResponse
-
-    form, chosen = _metrics_range(request)
-    if not chosen:
-        return render(request, "incidents/metrics.html", {"form": form}, status=400)
-    text = services.export_metrics_csv(start=chosen[0], end=chosen[1], actor=request.user)
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="bulwark-metrics-{chosen[0]}-{chosen[1]}.csv"'
-    return response
-
-
-def metrics_charts(result) -> dict:
-    from .sla import compact
-
-    def label(stat):
-        return f"p90 {compact(stat.p90)}" if stat.p90 is not None else "no data"
-
-    def seconds(value):
-        return value.total_seconds() if value is not None else None
-
-    charts = {}
-    for step in result.steps:
-        if step["key"] in ("first_update", "resolve"):
-            items = []
-            for severity in sorted(step["severity"], reverse=True):
-                stat = step["severity"][severity]
-                items.append((Severity(severity).label, seconds(stat.p90), label(stat)))
-            charts[step["key"]] = metrics.bars(items)
-    charts["stages"] = metrics.bars([(s["label"], s["count"], str(s["count"])) for s in result.stages])
-    charts["escalations"] = metrics.bars(
-        [(e["label"], e["count"], f"{e['count']} ({e['claimed']} claimed)") for e in result.escalations]
-    )
-    charts["compliance"] = metrics.bars(
-        [
-            (r["label"], r["clocks"]["first_update"]["percent"], _percent(r["clocks"]["first_update"]["percent"]))
-            for r in result.compliance
-        ]
-    )
-    return charts
-
-
-def _percent(value):
-    return "no data" if value is None else f"{value:g} %"

@@ -29,9 +29,11 @@ def build_world(django_capture_on_commit_callbacks):
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     from accounts.models import AgentSession
-    from incidents import breaches, services, verification
+    from alerts.models import SlaAlert
+    from breaches import services as breaches
+    from campaigns.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus
+    from incidents import services, verification
     from incidents.customers import change_customer
-    from incidents.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus, SlaAlert
     from tests.factories import CustomerFactory, UserFactory
     from tests.incidents.test_playbook import walk_to
 
@@ -189,7 +191,10 @@ def _admin_object(name: str):
 def urls_with_ids(world) -> dict[str, str]:
     """Every named URL reversed with ids of real objects; names of URLs that cannot be (no object)
     map to None so the caller can fail on them."""
-    from incidents.models import BreachObligation, Campaign, CustomerUpdate, Escalation
+    from breaches.models import BreachObligation
+    from campaigns.models import Campaign
+    from incidents.models import Escalation
+    from notifications.models import CustomerUpdate
 
     busy = world["busy"]
     ids = {
@@ -200,10 +205,10 @@ def urls_with_ids(world) -> dict[str, str]:
         "team": "tier2",
     }
     special_pk = {
-        "incidents:campaign-detail": Campaign.objects.order_by("pk").first(),
-        "incidents:campaign-confirm": Campaign.objects.filter(status="suspected").first() or Campaign.objects.first(),
-        "incidents:campaign-dismiss": Campaign.objects.filter(status="suspected").first() or Campaign.objects.first(),
-        "incidents:campaign-merge": Campaign.objects.filter(status="suspected").first() or Campaign.objects.first(),
+        "campaigns:campaign-detail": Campaign.objects.order_by("pk").first(),
+        "campaigns:campaign-confirm": Campaign.objects.filter(status="suspected").first() or Campaign.objects.first(),
+        "campaigns:campaign-dismiss": Campaign.objects.filter(status="suspected").first() or Campaign.objects.first(),
+        "campaigns:campaign-merge": Campaign.objects.filter(status="suspected").first() or Campaign.objects.first(),
         "incidents:escalation-claim": Escalation.objects.filter(status="open").first(),
         "incidents:escalation-return": Escalation.objects.filter(status="open").first(),
         "incidents:escalation-resolve": Escalation.objects.filter(status="open").first(),

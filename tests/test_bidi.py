@@ -64,7 +64,7 @@ def test_html_names_are_escaped_inside_bdi_and_text_names_inside_fsi_pdi():
 
 
 def test_an_override_typed_into_an_email_is_closed_before_our_text_goes_on():
-    from incidents.outbox import render_update
+    from notifications.rendering import render_update
 
     context = {"customer_name": "Kari", "reference": "INC-000001", "message": f"see{RLO}txet"}
     _subject, text, html = render_update("progress", "en", context)

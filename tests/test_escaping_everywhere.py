@@ -11,8 +11,11 @@ import pytest
 from django.db import connection
 
 from incidents import selectors
-from incidents.models import CustomerUpdate, Language
-from incidents.outbox import TEMPLATES, base_context, clean_header, render_update
+from incidents.emails import customer_context
+from incidents.models import Language
+from notifications.catalog import TEMPLATES
+from notifications.models import CustomerUpdate
+from notifications.rendering import clean_header, render_update
 from tests.conftest import verify_session
 from tests.hostile import NAME, TEXT, build_world, page_problems, urls_with_ids
 
@@ -100,7 +103,7 @@ def _hostile_contexts(world):
     report = selectors.post_incident_report(done)
     for customer_incident in (world["busy"], done):
         context = {
-            **base_context(customer_incident),
+            **customer_context(customer_incident),
             "message": TEXT,
             "resolution_summary": TEXT,
             "measures_taken": TEXT,

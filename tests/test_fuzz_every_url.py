@@ -189,7 +189,8 @@ def _page_forms(fuzzer, urls) -> tuple[dict[str, list[dict]], set[str]]:
 def _every_page(urls: dict[str, str]) -> list[str]:
     """The enumerated URLs and the pages of every object of the world: a form an incident shows
     only at its step, or a campaign only while suspected, is found on some page."""
-    from incidents.models import Campaign, Incident
+    from campaigns.models import Campaign
+    from incidents.models import Incident
 
     pages = set(urls.values())
     pages |= {incident.get_absolute_url() for incident in Incident.objects.all()}

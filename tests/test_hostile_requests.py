@@ -2,7 +2,7 @@
 
 import pytest
 
-from incidents.models import AllowedNetwork
+from campaigns.models import AllowedNetwork
 from tests.factories import UserFactory
 
 

@@ -32,24 +32,20 @@ from audit import bulk
 from audit import context as audit_context
 from audit import services as audit
 from audit.models import AuditAction, AuditEntry
+from breaches.models import BreachObligation, DataBreach, NotificationRule
+from campaigns.models import AllowedNetwork, Campaign, CampaignMember
 from core.fields import CardNumberRefused
 from incidents.models import (
-    AllowedNetwork,
-    BreachObligation,
     CallerVerification,
-    Campaign,
-    CampaignMember,
     Customer,
     CustomerEmailChange,
-    CustomerUpdate,
-    DataBreach,
     Escalation,
     Incident,
     Indicator,
     Note,
-    NotificationRule,
     UnauthorizedChange,
 )
+from notifications.models import CustomerUpdate
 from tests.cardgen import formatted_cards, ordinary_numbers
 from tests.cardscan import holds_card
 

@@ -90,13 +90,13 @@ def main() -> None:
     for team in ("tier2", "security"):  # the escalation queues (tier 1 has none)
         walker.get(reverse("incidents:queue", args=[team]))
         walker.get(reverse("incidents:queue-items", args=[team]))
-    walker.get(reverse("incidents:campaign-list"))
+    walker.get(reverse("campaigns:campaign-list"))
     campaigns = list(Campaign.objects.all()) if Campaign else []
     for campaign in campaigns:
         walker.get(campaign.get_absolute_url())
-    walker.get(reverse("incidents:breach-report"))
-    walker.get(reverse("incidents:metrics"))
-    walker.get(reverse("incidents:metrics-csv"))
+    walker.get(reverse("breaches:breach-report"))
+    walker.get(reverse("reporting:metrics"))
+    walker.get(reverse("reporting:metrics-csv"))
     Indicator = _find_model("Indicator")
     for value in Indicator.objects.values_list("ip", flat=True).distinct()[:20]:
         walker.get(reverse("incidents:ip-search"), ip=value)

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,204 +15,526 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(max_length=120)),
-                ('email', models.EmailField(help_text='Address of record: verification codes and updates go here.', max_length=254)),
-                ('language', models.CharField(choices=[('en', 'English'), ('de', 'Deutsch'), ('pl', 'Polski'), ('nb', 'Norsk bokmål'), ('fa', 'فارسی')], default='en', max_length=2)),
-                ('account_reference', models.CharField(help_text="The customer's account or service name in our systems.", max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("display_name", models.CharField(max_length=120)),
+                (
+                    "email",
+                    models.EmailField(
+                        help_text="Address of record: verification codes and updates go here.", max_length=254
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("de", "Deutsch"),
+                            ("pl", "Polski"),
+                            ("nb", "Norsk bokmål"),
+                            ("fa", "فارسی"),
+                        ],
+                        default="en",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "account_reference",
+                    models.CharField(
+                        help_text="The customer's account or service name in our systems.", max_length=64, unique=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['display_name'],
-                'indexes': [models.Index(fields=['email'], name='customer_email')],
+                "ordering": ["display_name"],
+                "indexes": [models.Index(fields=["email"], name="customer_email")],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('phone', 'Phone'), ('email', 'Email'), ('chat', 'Chat')], max_length=8)),
-                ('summary', models.TextField()),
-                ('severity', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Medium'), (3, 'High'), (4, 'Critical')], default=2)),
-                ('stage', models.CharField(choices=[('confirm', '1 · Confirm'), ('secure', '2 · Secure'), ('investigate', '3 · Investigate'), ('escalate', '4 · Escalate?'), ('communicate', '5 · Communicate'), ('post_incident', '6 · Resolve'), ('closed', 'Closed')], default='confirm', max_length=16)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved'), ('not_confirmed', 'Closed, not confirmed')], default='open', max_length=16)),
-                ('team', models.CharField(choices=[('tier1', 'Tier 1'), ('tier2', 'Tier 2'), ('security', 'Security team')], default='tier1', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1, help_text='Optimistic lock: bumped by every change.')),
-                ('restricted', models.BooleanField(default=False, help_text='Visible to the security team and supervisors only.')),
-                ('not_confirmed_reason', models.TextField(blank=True)),
-                ('password_advice', models.CharField(blank=True, choices=[('', 'Not yet asked'), ('done', 'Customer changed the password'), ('declined', 'Customer declined')], max_length=10)),
-                ('password_advice_at', models.DateTimeField(blank=True, null=True)),
-                ('customer_two_factor', models.CharField(blank=True, choices=[('', 'Not yet asked'), ('already_on', 'Already on'), ('enabled_now', 'Enabled now'), ('declined', 'Customer declined')], max_length=12)),
-                ('customer_two_factor_at', models.DateTimeField(blank=True, null=True)),
-                ('findings', models.TextField(blank=True)),
-                ('no_escalation_reason', models.TextField(blank=True)),
-                ('resolution_summary', models.TextField(blank=True)),
-                ('measures_taken', models.TextField(blank=True)),
-                ('advice_given', models.TextField(blank=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_incidents', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='incidents.customer')),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(choices=[("phone", "Phone"), ("email", "Email"), ("chat", "Chat")], max_length=8),
+                ),
+                ("summary", models.TextField()),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Low"), (2, "Medium"), (3, "High"), (4, "Critical")], default=2
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("confirm", "1 · Confirm"),
+                            ("secure", "2 · Secure"),
+                            ("investigate", "3 · Investigate"),
+                            ("escalate", "4 · Escalate?"),
+                            ("communicate", "5 · Communicate"),
+                            ("post_incident", "6 · Resolve"),
+                            ("closed", "Closed"),
+                        ],
+                        default="confirm",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("resolved", "Resolved"),
+                            ("not_confirmed", "Closed, not confirmed"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "team",
+                    models.CharField(
+                        choices=[("tier1", "Tier 1"), ("tier2", "Tier 2"), ("security", "Security team")],
+                        default="tier1",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, help_text="Optimistic lock: bumped by every change."),
+                ),
+                (
+                    "restricted",
+                    models.BooleanField(default=False, help_text="Visible to the security team and supervisors only."),
+                ),
+                ("not_confirmed_reason", models.TextField(blank=True)),
+                (
+                    "password_advice",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not yet asked"),
+                            ("done", "Customer changed the password"),
+                            ("declined", "Customer declined"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("password_advice_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer_two_factor",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not yet asked"),
+                            ("already_on", "Already on"),
+                            ("enabled_now", "Enabled now"),
+                            ("declined", "Customer declined"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("customer_two_factor_at", models.DateTimeField(blank=True, null=True)),
+                ("findings", models.TextField(blank=True)),
+                ("no_escalation_reason", models.TextField(blank=True)),
+                ("resolution_summary", models.TextField(blank=True)),
+                ("measures_taken", models.TextField(blank=True)),
+                ("advice_given", models.TextField(blank=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assigned_incidents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="incidents", to="incidents.customer"
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_team', models.CharField(choices=[('tier1', 'Tier 1'), ('tier2', 'Tier 2'), ('security', 'Security team')], max_length=10)),
-                ('to_team', models.CharField(choices=[('tier1', 'Tier 1'), ('tier2', 'Tier 2'), ('security', 'Security team')], max_length=10)),
-                ('severity', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Medium'), (3, 'High'), (4, 'Critical')])),
-                ('reason', models.TextField()),
-                ('status', models.CharField(choices=[('open', 'Waiting'), ('claimed', 'Claimed'), ('returned', 'Handed back'), ('resolved', 'Resolved')], default='open', max_length=10)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.TextField(blank=True, help_text='Resolution, or why it was handed back.')),
-                ('claimed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claimed_escalations', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='escalations', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_team",
+                    models.CharField(
+                        choices=[("tier1", "Tier 1"), ("tier2", "Tier 2"), ("security", "Security team")], max_length=10
+                    ),
+                ),
+                (
+                    "to_team",
+                    models.CharField(
+                        choices=[("tier1", "Tier 1"), ("tier2", "Tier 2"), ("security", "Security team")], max_length=10
+                    ),
+                ),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(choices=[(1, "Low"), (2, "Medium"), (3, "High"), (4, "Critical")]),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Waiting"),
+                            ("claimed", "Claimed"),
+                            ("returned", "Handed back"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome", models.TextField(blank=True, help_text="Resolution, or why it was handed back.")),
+                (
+                    "claimed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claimed_escalations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="escalations", to="incidents.incident"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at'],
+                "ordering": ["-requested_at"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerUpdate',
+            name="CustomerUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('template', models.CharField(max_length=32)),
-                ('language', models.CharField(choices=[('en', 'English'), ('de', 'Deutsch'), ('pl', 'Polski'), ('nb', 'Norsk bokmål'), ('fa', 'فارسی')], max_length=2)),
-                ('recipient', models.EmailField(max_length=254)),
-                ('subject', models.CharField(blank=True, max_length=200)),
-                ('body_text', models.TextField(blank=True)),
-                ('body_html', models.TextField(blank=True)),
-                ('context', models.JSONField(blank=True, default=dict, help_text='Template variables (never a secret).')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=8)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=200)),
-                ('idempotency_key', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='customer_updates', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("template", models.CharField(max_length=32)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("de", "Deutsch"),
+                            ("pl", "Polski"),
+                            ("nb", "Norsk bokmål"),
+                            ("fa", "فارسی"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                ("recipient", models.EmailField(max_length=254)),
+                ("subject", models.CharField(blank=True, max_length=200)),
+                ("body_text", models.TextField(blank=True)),
+                ("body_html", models.TextField(blank=True)),
+                (
+                    "context",
+                    models.JSONField(blank=True, default=dict, help_text="Template variables (never a secret)."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("message_id", models.CharField(blank=True, max_length=200)),
+                ("idempotency_key", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customer_updates",
+                        to="incidents.incident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='CallerVerification',
+            name="CallerVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identified_by', models.CharField(choices=[('email', 'email address of record'), ('account_reference', 'account / service name'), ('supervisor', 'supervisor override')], help_text='How stage 1 found the account.', max_length=20)),
-                ('code_hash', models.CharField(blank=True, max_length=128)),
-                ('sent_to', models.EmailField(blank=True, max_length=254)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('pending', 'Code sent, waiting'), ('verified', 'Verified'), ('failed', 'Too many wrong codes'), ('expired', 'Expired'), ('replaced', 'Replaced by a newer code'), ('overridden', 'Supervisor override')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('verified_at', models.DateTimeField(blank=True, null=True)),
-                ('override_reason', models.TextField(blank=True)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='verifications', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "identified_by",
+                    models.CharField(
+                        choices=[
+                            ("email", "email address of record"),
+                            ("account_reference", "account / service name"),
+                            ("supervisor", "supervisor override"),
+                        ],
+                        help_text="How stage 1 found the account.",
+                        max_length=20,
+                    ),
+                ),
+                ("code_hash", models.CharField(blank=True, max_length=128)),
+                ("sent_to", models.EmailField(blank=True, max_length=254)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Code sent, waiting"),
+                            ("verified", "Verified"),
+                            ("failed", "Too many wrong codes"),
+                            ("expired", "Expired"),
+                            ("replaced", "Replaced by a newer code"),
+                            ("overridden", "Supervisor override"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("verified_at", models.DateTimeField(blank=True, null=True)),
+                ("override_reason", models.TextField(blank=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="verifications",
+                        to="incidents.incident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Indicator',
+            name="Indicator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ip', models.GenericIPAddressField(db_index=True)),
-                ('scope', models.CharField(help_text='public, private, documentation, loopback, reserved, ...', max_length=16)),
-                ('verdict', models.CharField(choices=[('pending', 'Not yet judged'), ('unauthorized', 'Unauthorized'), ('legitimate', 'Legitimate'), ('unknown', 'Unknown')], default='pending', max_length=12)),
-                ('context', models.CharField(blank=True, help_text='The log line it came from.', max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='indicators', to='incidents.incident')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ip", models.GenericIPAddressField(db_index=True)),
+                (
+                    "scope",
+                    models.CharField(
+                        help_text="public, private, documentation, loopback, reserved, ...", max_length=16
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not yet judged"),
+                            ("unauthorized", "Unauthorized"),
+                            ("legitimate", "Legitimate"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("context", models.CharField(blank=True, help_text="The log line it came from.", max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="indicators", to="incidents.incident"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visibility', models.CharField(choices=[('internal', 'Internal note'), ('customer', 'Message to the customer')], default='internal', max_length=10)),
-                ('body', models.TextField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("internal", "Internal note"), ("customer", "Message to the customer")],
+                        default="internal",
+                        max_length=10,
+                    ),
+                ),
+                ("body", models.TextField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="notes", to="incidents.incident"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='UnauthorizedChange',
+            name="UnauthorizedChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('transaction', 'Transaction details'), ('property', 'Property information'), ('contact', 'Contact details'), ('activity_log', 'Unknown activity-log entry'), ('other', 'Other')], max_length=16)),
-                ('description', models.TextField()),
-                ('noticed_at', models.DateTimeField(blank=True, help_text='When the customer noticed it.', null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='changes', to='incidents.incident')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("transaction", "Transaction details"),
+                            ("property", "Property information"),
+                            ("contact", "Contact details"),
+                            ("activity_log", "Unknown activity-log entry"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.TextField()),
+                ("noticed_at", models.DateTimeField(blank=True, help_text="When the customer noticed it.", null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="changes", to="incidents.incident"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['status', '-created_at'], name='incident_status_created'),
+            model_name="incident",
+            index=models.Index(fields=["status", "-created_at"], name="incident_status_created"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['assignee', 'status'], name='incident_assignee_status'),
+            model_name="incident",
+            index=models.Index(fields=["assignee", "status"], name="incident_assignee_status"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['stage'], name='incident_stage'),
+            model_name="incident",
+            index=models.Index(fields=["stage"], name="incident_stage"),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', True), ('status', 'open')), models.Q(('status', 'open'), _negated=True), _connector='OR'), name='incident_open_has_no_closed_at'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("closed_at__isnull", True), ("status", "open")),
+                    models.Q(("status", "open"), _negated=True),
+                    _connector="OR",
+                ),
+                name="incident_open_has_no_closed_at",
+            ),
         ),
         migrations.AddIndex(
-            model_name='escalation',
-            index=models.Index(fields=['to_team', 'status', '-severity', 'requested_at'], name='escalation_queue'),
+            model_name="escalation",
+            index=models.Index(fields=["to_team", "status", "-severity", "requested_at"], name="escalation_queue"),
         ),
         migrations.AddConstraint(
-            model_name='escalation',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['open', 'claimed'])), fields=('incident',), name='one_active_escalation'),
+            model_name="escalation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["open", "claimed"])),
+                fields=("incident",),
+                name="one_active_escalation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='escalation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('claimed_by__isnull', True), ('status', 'open')), models.Q(('status', 'open'), _negated=True), _connector='OR'), name='open_escalation_unclaimed'),
+            model_name="escalation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("claimed_by__isnull", True), ("status", "open")),
+                    models.Q(("status", "open"), _negated=True),
+                    _connector="OR",
+                ),
+                name="open_escalation_unclaimed",
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerupdate',
-            index=models.Index(fields=['status', 'updated_at'], name='customer_update_status'),
+            model_name="customerupdate",
+            index=models.Index(fields=["status", "updated_at"], name="customer_update_status"),
         ),
         migrations.AddConstraint(
-            model_name='callerverification',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('incident',), name='one_pending_code_per_incident'),
+            model_name="callerverification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")), fields=("incident",), name="one_pending_code_per_incident"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.UniqueConstraint(fields=('incident', 'ip'), name='one_indicator_per_ip'),
+            model_name="indicator",
+            constraint=models.UniqueConstraint(fields=("incident", "ip"), name="one_indicator_per_ip"),
         ),
     ]

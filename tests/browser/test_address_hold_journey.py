@@ -5,7 +5,7 @@ import pytest
 
 from incidents import services
 from incidents.customers import change_customer
-from incidents.models import CustomerUpdate
+from notifications.models import CustomerUpdate
 from tests.browser.test_playbook_journey import sign_in
 from tests.factories import CustomerFactory, UserFactory
 

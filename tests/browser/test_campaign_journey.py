@@ -4,8 +4,10 @@ packet, which stays open while the queue refreshes; the Persian post-incident em
 
 import pytest
 
+from campaigns.models import CampaignMember
 from incidents import services
-from incidents.models import CampaignMember, CustomerUpdate, Escalation, Incident
+from incidents.models import Escalation, Incident
+from notifications.models import CustomerUpdate
 from tests.browser.test_playbook_journey import assert_fits, sign_in
 from tests.factories import CustomerFactory, UserFactory
 

@@ -9,7 +9,9 @@ import time_machine
 from django.apps import apps
 from django.utils import timezone
 
-from incidents import alerts, breaches, services, sla
+from alerts import services as alerts
+from breaches import services as breaches
+from incidents import services, sla
 from incidents.models import Incident
 from tests.browser.test_playbook_journey import assert_fits, sign_in
 from tests.factories import CustomerFactory, UserFactory

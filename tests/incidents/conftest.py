@@ -1,7 +1,7 @@
 import pytest
 
 from incidents import services, verification
-from incidents.models import CustomerUpdate
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory, UserFactory
 
 
@@ -58,6 +58,6 @@ def _after_commit_runs_at_once(request, monkeypatch):
     marker = request.node.get_closest_marker("django_db")
     if marker and marker.kwargs.get("transaction"):
         return
-    from incidents import outbox
+    from notifications import outbox
 
     monkeypatch.setattr(outbox.transaction, "on_commit", lambda func, using=None, robust=False: func())

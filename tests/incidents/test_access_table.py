@@ -6,8 +6,9 @@ URLs are enumerated from the incidents URLconf, so a new incident URL must be ad
 import pytest
 from django.urls import get_resolver, reverse
 
-from incidents import breaches, services
-from incidents.models import Campaign, CampaignMember
+from breaches import services as breaches
+from campaigns.models import Campaign, CampaignMember
+from incidents import services
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,5 +155,5 @@ def test_lists_and_ip_search_hide_what_the_role_may_not_see(client, verified_cli
 @pytest.mark.parametrize("role", ROLES, ids=[r or "no-role" for r in ROLES])
 def test_the_campaign_list_is_for_security_and_supervisors(client, verified_client, objects, role):
     verified_client(UserFactory(roles=[role] if role else []))
-    response = client.get(reverse("incidents:campaign-list"))
+    response = client.get(reverse("campaigns:campaign-list"))
     assert response.status_code == (200 if role in CAMPAIGN_ROLES else 403)

@@ -12,8 +12,11 @@ from django.urls import reverse
 from accounts.adminkit import ServiceAdmin
 from audit.models import AuditEntry
 from audit.verification import verify_chain
+from breaches.models import NotificationRule
+from campaigns.models import AllowedNetwork
 from incidents import customers
-from incidents.models import AllowedNetwork, Customer, CustomerEmailChange, CustomerUpdate, NotificationRule, SlaPolicy
+from incidents.models import Customer, CustomerEmailChange, SlaPolicy
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import alerts, breaches
-from incidents.models import BreachObligation, DataBreach, NotificationRule
+from alerts import services as alerts
+from breaches import services as breaches
+from breaches.models import BreachObligation, DataBreach, NotificationRule
 from incidents.playbook import PlaybookError
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +117,7 @@ def test_obligations_end_met_late_or_open_and_the_report_says_so(client, verifie
             note="Email to the 12 customers affected", actor=security_agent,
         )  # fmt: skip
         verified_client(security_agent)
-        page = client.get(reverse("incidents:breach-report")).content.decode()
+        page = client.get(reverse("breaches:breach-report")).content.decode()
     assert [o.outcome for o in breach.obligations.order_by("rule__code")] == ["met", "late", "open"]
     assert page.count('clock-met">met</span>') == 1
     assert page.count("met late</span>") == 1
@@ -162,7 +163,7 @@ def test_the_form_refuses_bad_input_with_a_clear_message_and_keeps_what_was_type
     client, verified_client, incident, security_agent
 ):
     verified_client(security_agent)
-    url = reverse("incidents:incident-breach", args=[incident.pk])
+    url = reverse("breaches:incident-breach", args=[incident.pk])
     future = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(url, {"aware_at": future, "jurisdictions": [GDPR], "description": "Names and emails"})
     assert response.status_code == 400
@@ -178,7 +179,7 @@ def test_marking_through_the_page_shows_the_countdown(client, verified_client, i
     verified_client(security_agent)
     aware = (timezone.localtime() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(
-        reverse("incidents:incident-breach", args=[incident.pk]),
+        reverse("breaches:incident-breach", args=[incident.pk]),
         {"aware_at": aware, "jurisdictions": [GDPR], "high_risk": "on"},
         follow=True,
     )
@@ -209,7 +210,7 @@ def test_a_refused_duty_form_keeps_the_note_under_its_duty(client, verified_clie
     breach = _mark(incident, security_agent, timezone.now() - timedelta(hours=3), jurisdictions=[GDPR, "US: Ohio"])
     duty = _duty(breach, "gdpr-art33")
     verified_client(security_agent)
-    url = reverse("incidents:obligation-met", args=[incident.pk, duty.pk])
+    url = reverse("breaches:obligation-met", args=[incident.pk, duty.pk])
     before = (timezone.localtime() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(url, {"obligation": duty.pk, "met_at": before, "how": "portal", "note": "Filed, ref 77"})
     page = response.content.decode()
@@ -233,7 +234,7 @@ def test_a_duty_of_another_incident_is_not_reachable_through_this_one(client, ve
     duty = _duty(_mark(other, security_agent, timezone.now()), "gdpr-art33")
     mine = IncidentFactory()
     verified_client(security_agent)
-    response = client.post(reverse("incidents:obligation-met", args=[mine.pk, duty.pk]), {})
+    response = client.post(reverse("breaches:obligation-met", args=[mine.pk, duty.pk]), {})
     assert response.status_code == 404
 
 
@@ -249,7 +250,7 @@ def test_the_breach_report_runs_the_same_queries_for_5_and_50_breaches(client, v
         for _ in range(n):
             _mark(IncidentFactory(), security_agent, timezone.now(), jurisdictions=[GDPR, "US: Ohio"], high_risk=True)
         with CaptureQueriesContext(connection) as queries:
-            assert client.get(reverse("incidents:breach-report")).status_code == 200
+            assert client.get(reverse("breaches:breach-report")).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
 

@@ -12,8 +12,10 @@ import pytest
 from django.db import connection
 
 from audit.models import AuditAction, AuditEntry
-from incidents import campaigns, services
-from incidents.models import Campaign, CampaignMember, Escalation
+from campaigns import services as campaigns
+from campaigns.models import Campaign, CampaignMember
+from incidents import services
+from incidents.models import Escalation
 from tests.factories import CustomerFactory, UserFactory
 
 ATTACKER = "203.0.113.7"

@@ -10,18 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
-from incidents import campaigns, services
-from incidents.models import (
-    AllowedNetwork,
-    Campaign,
-    CampaignMember,
-    CampaignStatus,
-    Escalation,
-    Incident,
-    Severity,
-    Team,
-    network_of,
-)
+from campaigns import services as campaigns
+from campaigns.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus
+from incidents import services
+from incidents.models import Escalation, Incident, Severity, Team, network_of
 from incidents.playbook import PlaybookError
 from tests.factories import CustomerFactory, UserFactory
 
@@ -294,12 +286,12 @@ def test_banner_counts_other_customers_and_names_no_restricted_incident_to_tier1
     assert open_other.reference in page
     assert secret.reference not in page and secret.customer.display_name not in page
     assert "1 restricted incident only the security team can open" in page
-    assert reverse("incidents:campaign-detail", args=[Campaign.objects.get().pk]) not in page
+    assert reverse("campaigns:campaign-detail", args=[Campaign.objects.get().pk]) not in page
 
     verified_client(security_agent)
     page = client.get(mine.get_absolute_url()).content.decode()
     assert secret.reference in page
-    assert reverse("incidents:campaign-detail", args=[Campaign.objects.get().pk]) in page
+    assert reverse("campaigns:campaign-detail", args=[Campaign.objects.get().pk]) in page
 
 
 def test_campaign_page_lists_incidents_ips_and_timeline_and_takes_decisions(client, verified_client, tier1):
@@ -311,18 +303,18 @@ def test_campaign_page_lists_incidents_ips_and_timeline_and_takes_decisions(clie
     page = client.get(campaign.get_absolute_url()).content.decode()
     for text in (first.reference, second.reference, ATTACKER, "escalated to security", first.customer.display_name):
         assert text in page
-    listing = client.get(reverse("incidents:campaign-list")).content.decode()
+    listing = client.get(reverse("campaigns:campaign-list")).content.decode()
     assert campaign.reference in listing
 
-    refused = client.post(reverse("incidents:campaign-dismiss", args=[campaign.pk]), {"reason": ""})
+    refused = client.post(reverse("campaigns:campaign-dismiss", args=[campaign.pk]), {"reason": ""})
     assert refused.status_code == 400 and "This field is required" in refused.content.decode()
-    response = client.post(reverse("incidents:campaign-dismiss", args=[campaign.pk]), {"reason": "Carrier NAT"})
+    response = client.post(reverse("campaigns:campaign-dismiss", args=[campaign.pk]), {"reason": "Carrier NAT"})
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == "dismissed" and campaign.decision_reason == "Carrier NAT"
-    bad_merge = client.post(reverse("incidents:campaign-merge", args=[campaign.pk]), {"into": "CMP-99999"})
+    bad_merge = client.post(reverse("campaigns:campaign-merge", args=[campaign.pk]), {"into": "CMP-99999"})
     assert bad_merge.status_code == 400 and "No such campaign" in bad_merge.content.decode()
-    assert client.post(reverse("incidents:campaign-confirm", args=[campaign.pk])).status_code == 302
+    assert client.post(reverse("campaigns:campaign-confirm", args=[campaign.pk])).status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == "confirmed"
 

@@ -9,8 +9,10 @@ from audit import bulk
 from audit import services as audit
 from audit.models import AuditAction, AuditEntry
 from audit.verification import verify_chain
+from breaches.models import NotificationRule
+from campaigns.models import AllowedNetwork
 from core.fields import ELLIPSIS, CardNumberRefused, fit
-from incidents.models import AllowedNetwork, Customer, Incident, Note, NotificationRule
+from incidents.models import Customer, Incident, Note
 from tests.factories import CustomerFactory, IncidentFactory
 
 CARD = "4111 1111 1111 1111"
@@ -54,7 +56,7 @@ def test_lookups_redact_too_so_the_redacted_text_is_found():
 
 @pytest.mark.django_db
 def test_json_field_redacts_every_string_recursively():
-    from incidents.models import CustomerUpdate
+    from notifications.models import CustomerUpdate
 
     incident = IncidentFactory()
     update = CustomerUpdate.objects.create(

@@ -23,8 +23,9 @@ from aiosmtpd.controller import Controller
 from django.db import connection, transaction
 from django.urls import reverse
 
-from incidents import outbox, services
-from incidents.models import CustomerUpdate
+from incidents import emails, services
+from notifications import outbox
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -196,7 +197,7 @@ def _queue_many(incident, n: int, prefix: str) -> list[int]:
     ids = []
     for i in range(n):
         with transaction.atomic():
-            update = outbox.notify_customer(incident, template="message", key=f"{prefix}:{i}", message=f"Update {i}")
+            update = emails.notify_customer(incident, template="message", key=f"{prefix}:{i}", message=f"Update {i}")
         ids.append(update.pk)
     return ids
 
@@ -302,9 +303,9 @@ def test_e_header_injection_is_neutralised_on_the_wire(worker, smtp, tier1):
     customer = CustomerFactory(display_name="Eve\r\nBcc: thief@evil.example", email="eve@example.org")
     incident = services.open_incident(customer=customer, channel="email", summary="x", severity=2, actor=tier1)
     with transaction.atomic():
-        forged = outbox.notify_customer(incident, template="message", key="forged", message="Hi")
+        forged = emails.notify_customer(incident, template="message", key="forged", message="Hi")
         CustomerUpdate.objects.filter(pk=forged.pk).update(subject="Hi\r\nBcc: thief@evil.example\r\n\r\nbody")
-        sneaky = outbox.notify_customer(incident, template="message", key="sneaky", message="Hi")
+        sneaky = emails.notify_customer(incident, template="message", key="sneaky", message="Hi")
         CustomerUpdate.objects.filter(pk=sneaky.pk).update(recipient="eve@example.org\nBcc: thief@evil.example")
     worker()
     wait_for(lambda: _counts()["sent"] == 2 and _counts()["failed"] == 1, what="two sent, one refused")

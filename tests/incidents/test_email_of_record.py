@@ -13,9 +13,10 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.verification import verify_chain
 from incidents import customers, services, verification
-from incidents.models import CallerVerification, Customer, CustomerUpdate
+from incidents.models import CallerVerification, Customer
 from incidents.playbook import PlaybookError
 from incidents.verification import AddressOnHold
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

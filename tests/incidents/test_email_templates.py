@@ -5,8 +5,9 @@ import re
 import pytest
 
 from incidents.models import Language
-from incidents.outbox import ACCOUNT_TEMPLATES, TEMPLATES, clean_header, email_language, render_update
 from incidents.selectors import REPORT_STEPS
+from notifications.catalog import ACCOUNT_TEMPLATES, TEMPLATES
+from notifications.rendering import clean_header, email_language, render_update
 
 MISSING = "@@MISSING:%s@@"
 CONTEXT = {
@@ -24,7 +25,7 @@ CONTEXT = {
     "changed_at": "2026-11-21 09:14 UTC",
     # The post-incident report (resolution): every kind of change and every step, so each is rendered.
     "changed": ["transaction", "property", "contact", "activity_log", "other"],
-    "steps": [{"kind": kind, "at": "2026-11-21 09:14 UTC"} for kind in (*REPORT_STEPS, "specialists_done", "resolved")],
+    "steps": [{"kind": kind, "at": "2026-11-21 09:14 UTC"} for kind in REPORT_STEPS],
 }
 # Letters each translation must use somewhere: a translation without them has lost its diacritics.
 LETTERS = {
@@ -115,7 +116,7 @@ def test_header_values_are_one_clean_line():
 def test_the_stored_language_is_the_one_the_email_was_written_in():
     from django.db import transaction
 
-    from incidents.outbox import notify_customer
+    from incidents.emails import notify_customer
     from tests.factories import IncidentFactory
 
     incident = IncidentFactory(customer__language="de")

@@ -7,8 +7,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents import breaches, services
-from incidents.models import Campaign, CampaignMember, Incident
+from breaches import services as breaches
+from campaigns.models import Campaign, CampaignMember
+from incidents import services
+from incidents.models import Incident
 from tests.incidents.test_access_table import INCIDENT_URLS
 
 FIELDS = [

@@ -13,8 +13,10 @@ import time_machine
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from incidents import metrics, sla
+from incidents import sla
 from incidents.models import Escalation
+from reporting import metrics
+from reporting import services as reporting_services
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,14 +153,14 @@ def test_interpolation_is_percentile_cont():
 
 def test_an_empty_range_shows_no_data_rather_than_failing(client, verified_client, supervisor_agent):
     verified_client(supervisor_agent)
-    response = client.get(reverse("incidents:metrics"), {"start": "2020-01-01", "end": "2020-01-31"})
+    response = client.get(reverse("reporting:metrics"), {"start": "2020-01-01", "end": "2020-01-31"})
     assert response.status_code == 200
     assert "no data" in response.content.decode()
 
 
 def test_the_metrics_page_shows_tables_and_svg_charts(client, verified_client, fixture):
     verified_client(UserFactory(roles=["supervisor"]))
-    page = client.get(reverse("incidents:metrics"), {"start": "2026-05-01", "end": "2026-05-31"}).content.decode()
+    page = client.get(reverse("reporting:metrics"), {"start": "2026-05-01", "end": "2026-05-31"}).content.decode()
     assert "Time to secure (opened → step 2 completed)" in page
     assert '<svg class="bar-chart"' in page
     assert "<style" not in page and "style=" not in page  # the CSP forbids inline styles
@@ -167,10 +169,10 @@ def test_the_metrics_page_shows_tables_and_svg_charts(client, verified_client, f
 
 def test_bad_ranges_are_refused_with_a_message(client, verified_client, supervisor_agent):
     verified_client(supervisor_agent)
-    response = client.get(reverse("incidents:metrics"), {"start": "2026-05-31", "end": "2026-05-01"})
+    response = client.get(reverse("reporting:metrics"), {"start": "2026-05-31", "end": "2026-05-01"})
     assert response.status_code == 400
     assert "The end date is before the start date." in response.content.decode()
-    response = client.get(reverse("incidents:metrics-csv"), {"start": "nonsense", "end": "2026-05-01"})
+    response = client.get(reverse("reporting:metrics-csv"), {"start": "nonsense", "end": "2026-05-01"})
     assert response.status_code == 400
     assert "Enter a valid date." in response.content.decode()
 
@@ -178,7 +180,7 @@ def test_bad_ranges_are_refused_with_a_message(client, verified_client, supervis
 def test_the_csv_export_carries_the_same_figures_and_is_audited(client, verified_client, fixture):
     supervisor = UserFactory(roles=["supervisor"])
     verified_client(supervisor)
-    response = client.get(reverse("incidents:metrics-csv"), {"start": "2026-05-01", "end": "2026-05-31"})
+    response = client.get(reverse("reporting:metrics-csv"), {"start": "2026-05-01", "end": "2026-05-31"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["section", "group", "measure", "value"]
@@ -192,8 +194,8 @@ def test_the_csv_export_carries_the_same_figures_and_is_audited(client, verified
 @pytest.mark.parametrize("role", ["agent", "tier2", "security"])
 def test_only_supervisors_see_the_metrics(client, verified_client, role):
     verified_client(UserFactory(roles=[role]))
-    assert client.get(reverse("incidents:metrics")).status_code == 403
-    assert client.get(reverse("incidents:metrics-csv")).status_code == 403
+    assert client.get(reverse("reporting:metrics")).status_code == 403
+    assert client.get(reverse("reporting:metrics-csv")).status_code == 403
 
 
 def test_the_metrics_page_runs_the_same_queries_for_5_and_50_incidents(client, verified_client, supervisor_agent):
@@ -206,12 +208,12 @@ def test_the_metrics_page_runs_the_same_queries_for_5_and_50_incidents(client, v
         for index in range(n):
             _incident(index % 4 + 1, "tier1", "secure", secured=index, first_update=index + 1, closed=index + 5)
         with CaptureQueriesContext(connection) as queries:
-            client.get(reverse("incidents:metrics"), {"start": "2026-05-01", "end": "2026-05-31"})
+            client.get(reverse("reporting:metrics"), {"start": "2026-05-01", "end": "2026-05-31"})
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
 
 
-@pytest.mark.parametrize("name", ["incidents:metrics", "incidents:metrics-csv", "incidents:breach-report"])
+@pytest.mark.parametrize("name", ["reporting:metrics", "reporting:metrics-csv", "breaches:breach-report"])
 @pytest.mark.parametrize(
     "start,end", [("9999-12-30", "9999-12-31"), ("1999-12-31", "2000-01-02"), ("2026-05-01", "2028-05-01")]
 )
@@ -228,13 +230,12 @@ def test_dates_out_of_bounds_are_refused_with_a_message_not_a_server_error(
 def test_the_csv_export_service_audits_the_export_and_is_for_supervisors_only(fixture, tier1):
     from django.core.exceptions import PermissionDenied
 
-    from incidents import services
 
     supervisor = UserFactory(roles=["supervisor"])
-    text = services.export_metrics_csv(start=START, end=END, actor=supervisor)
+    text = reporting_services.export_metrics_csv(start=START, end=END, actor=supervisor)
     assert list(csv.reader(io.StringIO(text))) == metrics.csv_rows(metrics.supervisor_metrics(START, END))
     entry = AuditEntry.objects.get(action="metrics.exported")
     assert (entry.actor, entry.data) == (supervisor, {"start": START.isoformat(), "end": END.isoformat()})
     with pytest.raises(PermissionDenied):
-        services.export_metrics_csv(start=START, end=END, actor=tier1)
+        reporting_services.export_metrics_csv(start=START, end=END, actor=tier1)
     assert AuditEntry.objects.filter(action="metrics.exported").count() == 1

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
-from incidents import outbox, services, tasks
-from incidents.models import CustomerUpdate
+from incidents import emails, services
+from notifications import delivery, outbox, rendering, tasks
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def smtp_down(settings):
 
 def _queued_row(incident, **fields) -> CustomerUpdate:
     """A row as notify_customer writes it, without sending it yet."""
-    subject, text, html = outbox.render_update("message", "en", {**outbox.base_context(incident), "message": "Hi"})
+    subject, text, html = rendering.render_update("message", "en", {**emails.customer_context(incident), "message": "Hi"})
     values = {
         "incident": incident,
         "template": "message",
@@ -67,7 +68,7 @@ def test_acknowledgement_goes_out_once_in_the_customers_language_with_a_stable_m
     assert message.extra_headers["X-Bulwark-Update"] == update.idempotency_key
     assert '<html lang="nb" dir="ltr">' in message.alternatives[0][0]
 
-    assert outbox.deliver(update.pk) == "sent"  # a redelivered task
+    assert delivery.deliver(update.pk) == "sent"  # a redelivered task
     update.refresh_from_db()
     assert len(mail.outbox) == 1 and update.attempts == 1
 
@@ -87,13 +88,13 @@ def test_acknowledgement_goes_out_once_in_the_customers_language_with_a_stable_m
     ],
 )
 def test_delivery_errors_lose_their_addresses_before_the_log_and_audit_trail(error, expected):
-    assert outbox.without_addresses(error) == expected
+    assert delivery.without_addresses(error) == expected
 
 
 def test_a_transient_failure_keeps_the_row_queued_with_the_error_for_the_retry(incident, smtp_down):
     update = _queued_row(incident)
-    with pytest.raises(outbox.DeliveryError):
-        outbox.deliver(update.pk, final_attempt=False)
+    with pytest.raises(delivery.DeliveryError):
+        delivery.deliver(update.pk, final_attempt=False)
     update.refresh_from_db()
     assert (update.status, update.attempts) == ("queued", 1)
     assert "ConnectionRefusedError" in update.last_error
@@ -128,8 +129,8 @@ def test_header_injection_in_name_address_and_subject_is_neutralised(tier1):
     incident = services.open_incident(customer=customer, channel="phone", summary="x", severity=2, actor=tier1)
     forged = _queued_row(incident, subject="Hello\r\nBcc: thief@evil.example\n\nfake body")
     sneaky = _queued_row(incident, recipient="eve@example.org\r\nBcc: thief@evil.example")
-    assert outbox.deliver(forged.pk) == "sent"
-    assert outbox.deliver(sneaky.pk, final_attempt=True) == "failed"
+    assert delivery.deliver(forged.pk) == "sent"
+    assert delivery.deliver(sneaky.pk, final_attempt=True) == "failed"
     for message in mail.outbox:
         headers, _, _body = message.message().as_string().partition("\n\n")
         assert message.recipients() == ["eve@example.org"]

@@ -8,7 +8,8 @@ import time_machine
 from django.urls import reverse
 
 from incidents import services
-from incidents.models import CustomerUpdate, Incident
+from incidents.models import Incident
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
 from tests.incidents.conftest import sent_code, verify_caller
 

@@ -257,7 +257,7 @@ def test_card_numbers_never_reach_the_database_audit_email_tasks_or_logs(data, t
 
     from audit.models import AuditEntry
     from incidents import services
-    from incidents.models import CustomerUpdate
+    from notifications.models import CustomerUpdate
 
     typed, number, _network = data.draw(formatted_cards())
     mailoutbox.clear()

@@ -5,8 +5,9 @@ from django.core.exceptions import PermissionDenied  # noqa: F401
 from django.urls import reverse
 
 from incidents import services, verification
-from incidents.models import CustomerUpdate, Incident
+from incidents.models import Incident
 from incidents.playbook import PlaybookError
+from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory, IncidentFactory
 from tests.incidents.conftest import sent_code
 

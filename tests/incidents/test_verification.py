@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from incidents import verification
-from incidents.models import CallerVerification, CustomerUpdate
+from incidents.models import CallerVerification
+from notifications.models import CustomerUpdate
 from tests.incidents.conftest import sent_code
 
 pytestmark = pytest.mark.django_db

@@ -170,7 +170,7 @@ def test_incident_page_runs_the_same_queries_with_5_and_50_records(as_agent, inc
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from incidents.outbox import notify_customer
+    from incidents.emails import notify_customer
 
     counts = []
     for n in (5, 45):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from incidents import alerts
+from alerts import services as alerts
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Breach alerts: clocks about to run out and run out, each told to its team exactly once.
+"""SLA and deadline alerts: clocks about to run out and run out, each told to its team exactly once.
 
 The periodic tick (celery beat, every minute) looks for clocks whose warn or due time is at or
 before *now* and that have no alert of that kind yet, so a tick after the beat was down catches
@@ -23,18 +23,11 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit import services as audit
 from audit.models import AuditAction
+from breaches.models import BreachObligation
+from incidents.models import Escalation, EscalationStatus, Incident, Status, Team
+from incidents.selectors import visibility
 
-from .models import (
-    AlertKind,
-    BreachObligation,
-    Escalation,
-    EscalationStatus,
-    Incident,
-    SlaAlert,
-    SlaClock,
-    Status,
-    Team,
-)
+from .models import AlertKind, SlaAlert, SlaClock
 
 logger = logging.getLogger(__name__)
 
@@ -225,8 +218,6 @@ STILL_RUNNING = (
 
 def banner_alerts(agent) -> QuerySet[SlaAlert]:
     """Alerts of the agent's teams whose clock is still running, on incidents they may see."""
-    from .selectors import visibility
-
     if agent.has_any_role([Role.SUPERVISOR]):
         teams = list(Team.values)
     else:

@@ -17,9 +17,11 @@ from django.utils import timezone
 from accounts.roles import BREACH_ROLES
 from audit import services as audit
 from audit.models import AuditAction
+from incidents import services as incidents
+from incidents.models import Incident
+from incidents.playbook import PlaybookError
 
-from .models import BreachObligation, DataBreach, Incident, NotificationRule
-from .playbook import PlaybookError
+from .models import BreachObligation, DataBreach, NotificationRule
 
 WARN_PERCENT = 75  # amber, and the security team is warned, after this share of the period
 
@@ -83,9 +85,7 @@ def mark_data_breach(
         elif obligation.met_at is None and (obligation.due_at, obligation.warn_at) != (due_at, warn_at):
             obligation.due_at, obligation.warn_at = due_at, warn_at
             obligation.save(update_fields=["due_at", "warn_at"])
-    if not incident.personal_data_breach:
-        incident.personal_data_breach = True
-        incident.save(update_fields=["personal_data_breach"])
+    incidents.flag_personal_data_breach(incident, actor=actor)
     audit.record(
         AuditAction.BREACH_MARKED,
         actor=actor,

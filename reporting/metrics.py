@@ -11,14 +11,15 @@ interval directly. SQLite has no percentile aggregate; there the grouped duratio
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from math import floor
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
-from .models import Escalation, Incident, Severity, Stage, Status, Team
+from core.dates import day_range
+from incidents.models import Escalation, Incident, Severity, Stage, Status, Team
 
 PERCENTILES = (0.5, 0.9)
 
@@ -89,15 +90,6 @@ def duration_stats(
     for key, values in grouped.items():
         stats[key] = Stat(len(values), interpolated(values, 0.5), interpolated(values, 0.9))
     return stats
-
-
-def day_range(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, day after end 00:00) in the desk's time zone, as aware datetimes."""
-    tz = timezone.get_current_timezone()
-    return (
-        timezone.make_aware(datetime.combine(start, time.min), tz),
-        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz),
-    )
 
 
 STEP_METRICS = [

@@ -5,7 +5,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
-from . import outbox
+from . import delivery
 
 MAX_ATTEMPTS = 5
 
@@ -21,7 +21,8 @@ def backoff(retries: int) -> float:
     return delay / 2 + random.uniform(0, delay / 2)
 
 
-@shared_task(bind=True, max_retries=MAX_ATTEMPTS - 1, acks_late=True)
+# Task names are what queued messages carry: they stay as first registered (in `incidents`).
+@shared_task(name="incidents.tasks.send_customer_update", bind=True, max_retries=MAX_ATTEMPTS - 1, acks_late=True)
 def send_customer_update(self, update_id: int) -> str:
     """Deliver one outbox row; SMTP/network trouble retries with back-off, then the row is `failed`.
 
@@ -31,20 +32,15 @@ def send_customer_update(self, update_id: int) -> str:
     """
     final = self.request.retries >= self.max_retries or bool(self.request.is_eager)
     try:
-        return outbox.deliver(update_id, final_attempt=final)
-    except outbox.DeliveryError as exc:
+        return delivery.deliver(update_id, final_attempt=final)
+    except delivery.DeliveryError as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
-@shared_task(acks_late=True)
+@shared_task(name="incidents.tasks.sweep_customer_updates", acks_late=True)
 def sweep_customer_updates() -> int:
     """Periodic (celery beat): re-enqueue outbox rows the broker never got or a dead worker left."""
+    from . import outbox  # outbox imports this module to enqueue; the sweep is looked up when it runs
+
     return outbox.sweep()
 
-
-@shared_task(acks_late=True)
-def sla_breach_tick() -> dict:
-    """Periodic (celery beat, every minute): alert teams of clocks about to run out and run out."""
-    from . import alerts
-
-    return alerts.tick()

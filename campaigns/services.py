@@ -11,6 +11,8 @@ otherwise non-routable address, and anything on the desk-wide allow list (Allowe
 by supervisors in the admin), such as a customer's office network or our own VPN.
 
 The state-changing functions here are services (transactional, audited); views call them.
+Detection runs inside the kernel's verdict service through `incidents.hooks.verdicts`, to which
+`detection` is subscribed (apps.py).
 """
 
 import ipaddress
@@ -27,19 +29,11 @@ from django.utils import timezone
 from accounts.roles import CAMPAIGN_ROLES
 from audit import services as audit
 from audit.models import AuditAction
+from incidents import services as incidents
+from incidents.models import Incident, Indicator, Severity, Status, Verdict
+from incidents.playbook import PlaybookError
 
-from .models import (
-    AllowedNetwork,
-    Campaign,
-    CampaignMember,
-    CampaignStatus,
-    Incident,
-    Indicator,
-    Severity,
-    Status,
-    Verdict,
-)
-from .playbook import PlaybookError
+from .models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +212,27 @@ def detect(incident: Incident, *, actor, hits: list[Hit]) -> Campaign | None:
     return campaign
 
 
+class Detection:
+    """Campaign detection as the kernel's verdict service calls it (incidents.hooks.VerdictSubscriber)."""
+
+    def before_lock(self, verdict: str) -> None:
+        if verdict in TRIGGER_VERDICTS:
+            serialize_detection()  # before the service's own row lock: see its docstring
+
+    def prepare(self, incident: Incident, indicator: Indicator, verdict: str) -> list[Hit]:
+        if verdict not in TRIGGER_VERDICTS:
+            return []
+        own = [indicator if other.pk == indicator.pk else other for other in incident.indicators.all()]
+        return prepare(incident, own)
+
+    def after(self, incident: Incident, prepared: list[Hit], *, actor) -> None:
+        if prepared:
+            detect(incident, actor=actor, hits=prepared)
+
+
+detection = Detection()
+
+
 def escalation_reason(campaign: Campaign, member: CampaignMember, others: int) -> str:
     seen = "1 other customer's incident" if others == 1 else f"{others} other customers' incidents"
     return (
@@ -232,8 +247,6 @@ def escalate_members(campaign: Campaign, *, actor) -> int:
     The membership row holds the escalation, so whatever calls this again (another hit, a merge,
     a confirmation) escalates no incident a second time.
     """
-    from . import services
-
     members = list(
         CampaignMember.objects.select_for_update()
         .filter(campaign=campaign)
@@ -247,7 +260,7 @@ def escalate_members(campaign: Campaign, *, actor) -> int:
             continue
         others = sum(1 for pk, customer in customers_of.items() if customer != customers_of[member.incident_id])
         try:
-            escalation = services.escalate_for_campaign(
+            escalation = incidents.escalate_for_campaign(
                 member.incident, reason=escalation_reason(campaign, member, others), actor=actor
             )
         except PlaybookError as exc:  # this incident cannot take it now; the next detection tries again

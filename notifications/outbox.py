@@ -1,0 +1,138 @@
+"""Customer emails through the outbox: a CustomerUpdate row is written in the transaction that
+decides the customer must hear, and a Celery task sends it after commit.
+
+Content is rendered when the row is written, so the incident shows exactly what the customer
+gets; the task sends what is stored (delivery.py). Whoever queues an email (the playbook kernel, an account
+change) supplies the template's context: nothing here knows the playbook.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit import services as audit
+from audit.models import AuditAction
+
+from . import tasks
+from .catalog import ACCOUNT_TEMPLATES, FIXED_RECIPIENT_TEMPLATES, SECRET_TEMPLATES, TEMPLATES
+from .models import CustomerUpdate, UpdateStatus
+from .rendering import email_language, render_update
+
+logger = logging.getLogger(__name__)
+
+
+def queue(
+    customer, *, incident=None, template: str, recipient: str, key: str, context: dict, actor=None
+) -> CustomerUpdate | None:
+    """Queue one email, sent after the surrounding transaction commits; None if `key` was queued before.
+
+    `incident` is the incident the email is about (None for an email about the account itself);
+    `key` makes queueing idempotent.
+    """
+    if template not in TEMPLATES or (incident is None) != (template in ACCOUNT_TEMPLATES):
+        raise ValueError(f"unknown customer email template {template!r}")
+    if CustomerUpdate.objects.filter(idempotency_key=key).exists():
+        return None
+    language = email_language(template, customer.language)  # what the customer will read
+    subject, text, html = render_update(template, language, context)
+    update = CustomerUpdate.objects.create(
+        incident=incident,
+        customer=None if incident is not None else customer,
+        template=template,
+        language=language,
+        recipient=recipient,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        context={k: v for k, v in context.items() if k != "code"},
+        idempotency_key=key,
+        created_by=actor,
+    )
+    audit.record(
+        AuditAction.EMAIL_QUEUED,
+        actor=actor,
+        target=update,
+        incident_id=incident.pk if incident is not None else None,
+        customer_id=customer.pk,
+        template=template,
+        language=language,
+    )
+    transaction.on_commit(lambda: enqueue(update.pk))
+    return update
+
+
+class NotRequeued(Exception):
+    """The email cannot be queued again as it stands (the message says why, for the agent)."""
+
+
+def requeue(update: CustomerUpdate, *, address_of_record: str, actor=None) -> CustomerUpdate:
+    """Queue a failed email again: same content; the recipient follows `address_of_record` unless
+    the email was written for a fixed address (the notice of a changed address goes to the old one).
+    Call inside a transaction."""
+    update = CustomerUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
+    if update.template in SECRET_TEMPLATES:
+        raise NotRequeued("A verification code is never sent twice: send the caller a new code instead.")
+    if update.status != UpdateStatus.FAILED:
+        raise NotRequeued(f"Only a failed email can be sent again; this one is {update.get_status_display().lower()}.")
+    fields = ["status", "updated_at"]
+    address_changed = update.template not in FIXED_RECIPIENT_TEMPLATES and update.recipient != address_of_record
+    if address_changed:
+        update.recipient = address_of_record
+        fields.append("recipient")
+    update.status = UpdateStatus.QUEUED
+    update.updated_at = timezone.now()
+    update.save(update_fields=fields)
+    audit.record(
+        AuditAction.EMAIL_QUEUED,
+        actor=actor,
+        target=update,
+        incident_id=update.incident_id,
+        customer_id=update.customer_pk,
+        retry=True,
+        attempts_before=update.attempts,
+        address_changed=address_changed,
+    )
+    transaction.on_commit(lambda: enqueue(update.pk))
+    return update
+
+
+def enqueue(update_id: int) -> bool:
+    """Hand the row to the workers; False if the broker is down (the row stays queued for the sweeper)."""
+    try:
+        tasks.send_customer_update.delay(update_id)
+    except Exception:  # the broker being unreachable must not fail the agent's request
+        logger.warning("customer update %s stays queued: broker unavailable", update_id, exc_info=True)
+        return False
+    return True
+
+
+# Rows older than this are re-enqueued by the sweeper. Longer than the whole retry schedule, so a
+# row waiting for its next retry is not doubled; short enough that a broker outage costs minutes.
+SWEEP_QUEUED_AFTER = timedelta(minutes=3)
+# A row `sending` this long belongs to a worker that died (sends time out well within it).
+SWEEP_SENDING_AFTER = timedelta(minutes=5)
+
+
+def sweep(
+    *, queued_after: timedelta = SWEEP_QUEUED_AFTER, sending_after: timedelta = SWEEP_SENDING_AFTER, limit: int = 500
+) -> int:
+    """Re-enqueue rows left behind (broker down at commit, worker killed mid-send); returns how many.
+
+    Enqueuing a row twice is harmless (see `deliver`); `updated_at` is touched only when the broker
+    took the task, so rows keep coming back every sweep until it does.
+    """
+    now = timezone.now()
+    stale = Q(status=UpdateStatus.QUEUED, updated_at__lte=now - queued_after) | Q(
+        status=UpdateStatus.SENDING, updated_at__lte=now - sending_after
+    )
+    ids = list(CustomerUpdate.objects.filter(stale).order_by("updated_at").values_list("pk", flat=True)[:limit])
+    enqueued = [pk for pk in ids if enqueue(pk)]
+    if enqueued:
+        CustomerUpdate.objects.filter(pk__in=enqueued, status__in=[UpdateStatus.QUEUED, UpdateStatus.SENDING]).update(
+            updated_at=timezone.now()
+        )
+        logger.info("outbox sweep re-enqueued %s customer update(s)", len(enqueued))
+    return len(enqueued)
