@@ -42,7 +42,6 @@ def campaign_list(*, status: str = "") -> QuerySet:
 
 def campaign_detail(pk: int) -> dict:
     """A campaign's page: its incidents, the addresses that link them, its timeline (fixed queries)."""
-    from .campaigns import TRIGGER_VERDICTS
     try:
         campaign = Campaign.objects.select_related("created_by", "decided_by", "merged_into").get(pk=pk)
     except Campaign.DoesNotExist as exc:

@@ -57,10 +57,10 @@ EXEMPT = {
     "incidents.CallerVerification.code_hash": "hash of a generated one-time code",
     "incidents.Indicator.network": "derived from the validated IP address by network_of()",
     "incidents.Indicator.scope": "computed from the IP address by ipextract",
-    "incidents.CustomerUpdate.template": "an email template key chosen by the code",
-    "incidents.CustomerUpdate.message_id": "a Message-ID the desk generates",
-    "incidents.CustomerUpdate.idempotency_key": "a key the desk generates",
-    "incidents.SlaAlert.key": "a key the desk generates",
+    "notifications.CustomerUpdate.template": "an email template key chosen by the code",
+    "notifications.CustomerUpdate.message_id": "a Message-ID the desk generates",
+    "notifications.CustomerUpdate.idempotency_key": "a key the desk generates",
+    "alerts.SlaAlert.key": "a key the desk generates",
     "accounts.User.password": "a password hash",
     "accounts.AgentSession.sid": "a random id the desk generates",
     "accounts.AgentSession.session_key": "Django's session key",
@@ -423,7 +423,7 @@ def test_no_card_number_is_stored_through_the_admin(postgres, admin_user, verifi
     n = next(_serial)
     response = _admin_post(
         client,
-        reverse("admin:incidents_notificationrule_add"),
+        reverse("admin:breaches_notificationrule_add"),
         {
             "code": f"rule-{n}",
             "jurisdiction": text[:60],
@@ -437,7 +437,7 @@ def test_no_card_number_is_stored_through_the_admin(postgres, admin_user, verifi
     assert response.status_code == 302, response.content[:3000]
     response = _admin_post(
         client,
-        reverse("admin:incidents_allowednetwork_add"),
+        reverse("admin:campaigns_allowednetwork_add"),
         {"network": f"10.{n // 250 % 250}.{n % 250}.0/24", "label": text},
     )
     assert response.status_code == 302, response.content[:3000]

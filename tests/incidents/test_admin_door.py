@@ -138,7 +138,7 @@ def test_only_a_supervisor_changes_a_customer_and_unchanged_values_record_nothin
 
 def test_the_allow_list_is_added_changed_and_removed_through_chained_entries(as_boss, boss):
     response = as_boss.post(
-        reverse("admin:incidents_allowednetwork_add"), {"network": "198.51.100.7/24", "label": "Acme office"}
+        reverse("admin:campaigns_allowednetwork_add"), {"network": "198.51.100.7/24", "label": "Acme office"}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AllowedNetwork.objects.get()
@@ -148,13 +148,13 @@ def test_the_allow_list_is_added_changed_and_removed_through_chained_entries(as_
     assert created.data["changes"]["network"] == [None, "198.51.100.0/24"]
 
     as_boss.post(
-        reverse("admin:incidents_allowednetwork_change", args=[entry.pk]),
+        reverse("admin:campaigns_allowednetwork_change", args=[entry.pk]),
         {"network": "198.51.100.0/24", "label": "Acme HQ"},
     )
     assert _latest("settings.changed").data["changes"] == {"label": ["Acme office", "Acme HQ"]}
 
     as_boss.post(
-        reverse("admin:incidents_allowednetwork_changelist"),
+        reverse("admin:campaigns_allowednetwork_changelist"),
         {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
     )
     assert not AllowedNetwork.objects.exists()
@@ -164,7 +164,7 @@ def test_the_allow_list_is_added_changed_and_removed_through_chained_entries(as_
 
 def test_a_too_wide_network_is_refused_with_a_clear_message(as_boss):
     before = AuditEntry.objects.count()
-    response = as_boss.post(reverse("admin:incidents_allowednetwork_add"), {"network": "10.0.0.0/8", "label": "all"})
+    response = as_boss.post(reverse("admin:campaigns_allowednetwork_add"), {"network": "10.0.0.0/8", "label": "all"})
     assert response.status_code == 200 and "At most a /16 network" in response.content.decode()
     assert not AllowedNetwork.objects.exists() and AuditEntry.objects.count() == before
 
@@ -184,7 +184,7 @@ def test_an_sla_policy_edit_is_a_chained_entry(as_boss, boss):
 
 def test_a_notification_rule_edit_is_a_chained_entry(as_boss, boss):
     rule = NotificationRule.objects.get(code="us-oh-residents")
-    url = reverse("admin:incidents_notificationrule_change", args=[rule.pk])
+    url = reverse("admin:breaches_notificationrule_change", args=[rule.pk])
     data = {
         "code": rule.code,
         "jurisdiction": rule.jurisdiction,
@@ -272,9 +272,9 @@ def test_every_admin_either_saves_through_a_service_or_is_read_only(boss):
     assert {m._meta.label for m, a in admin.site._registry.items() if isinstance(a, ServiceAdmin)} == {
         "accounts.User",
         "incidents.Customer",
-        "incidents.AllowedNetwork",
+        "campaigns.AllowedNetwork",
         "incidents.SlaPolicy",
-        "incidents.NotificationRule",
+        "breaches.NotificationRule",
     }
 
 

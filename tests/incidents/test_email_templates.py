@@ -121,7 +121,7 @@ def test_the_stored_language_is_the_one_the_email_was_written_in():
 
     incident = IncidentFactory(customer__language="de")
     with transaction.atomic():
-        german = notify_customer(incident, template="acknowledgement")
+        german = notify_customer(incident, template="acknowledgement", key="german")
     assert german.language == "de" and "Wir prüfen" in german.subject
     incident.customer.language = "xx"  # no translation for it: the email is written in English
     with transaction.atomic():
