@@ -47,14 +47,16 @@ def entry_hash(entry) -> str:
     return hashlib.sha256(canonical(entry_fields(entry))).hexdigest()
 
 
-def lock_chain() -> None:
+def lock_chain(conn=None) -> None:
     """Serialize appenders until the surrounding transaction ends.
 
     PostgreSQL: a transaction-scoped advisory lock. SQLite: transactions are IMMEDIATE
-    (see settings), so the write lock is already held by whoever appends.
+    (see settings), so the write lock is already held by whoever appends. `conn`: the connection
+    to lock on (a migration's), the default one when None.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    conn = conn or connection
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
 
 
@@ -62,8 +64,9 @@ def lock_chain() -> None:
 # Every auditlog LogEntry gets a chained `model.changed` entry naming its id and this digest of
 # everything the row says (audit.registry). verify_audit recomputes the digest of every row.
 # Every concrete column of LogEntry is listed (tests/audit/test_field_change_chain.py checks that a
-# new auditlog column cannot slip in unnoticed); "model" is the content type's label, so pointing a
-# row at another model breaks it as surely as editing its changes.
+# new auditlog column cannot slip in unnoticed); "model" is the label of the row's content type when
+# it was written, so pointing a row at another model breaks it as surely as editing its changes (a
+# model moved to another app keeps its content type under a new label: audit.renames).
 LOGENTRY_FIELDS = (
     "id",
     "content_type_id",

@@ -162,3 +162,25 @@ def redact_free_text(entry) -> None:
     for field in AuditEntry._meta.concrete_fields:
         if getattr(field, "redacts", False):
             setattr(entry, field.attname, field.redact(getattr(entry, field.attname)))
+
+
+class FormerLabel(models.Model):
+    """A label a content type had before its model moved to another app (audit.renames).
+
+    The chained entry of a field change names the model by its label then, and its digest covers
+    that label; the content type row is renamed in place when the model moves, so its older
+    entries name a label it no longer has. verify_audit accepts this label for the content type's
+    entries up to `upto_seq` (the chain head when the move happened), and no others. Rows are
+    written by the migration that moves the model and by nothing else (on PostgreSQL only the
+    owner may write here: audit.triggers).
+    """
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(max_length=201)  # "app_label.model", as a chained entry names it
+    upto_seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["upto_seq", "id"]
+
+    def __str__(self):
+        return f"{self.label} (up to #{self.upto_seq})"

@@ -106,7 +106,7 @@ def uninstall_sql(vendor: str) -> list[str]:
 # Privileges: whatever a deployment granted by default (e.g. ALTER DEFAULT PRIVILEGES ... GRANT
 # ALL), no role but the owner keeps UPDATE, DELETE, TRUNCATE (or TRIGGER, REFERENCES) on the
 # audit tables. Run by the migrations, as the owner.
-PG_REVOKE_SQL = """
+_PG_REVOKE_TEMPLATE = """
 DO $$
 DECLARE
     grant_row record;
@@ -118,25 +118,44 @@ BEGIN
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = g.table_schema
         WHERE g.table_schema = current_schema()
           AND g.table_name IN ({tables})
-          AND g.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER', 'REFERENCES')
+          AND g.privilege_type IN ({privileges})
           AND g.grantee <> pg_get_userbyid(c.relowner)
     LOOP
         EXECUTE format(
-            'REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON TABLE %I FROM %s',
+            'REVOKE {revoked} ON TABLE %I FROM %s',
             grant_row.table_name,
             CASE WHEN grant_row.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(grant_row.grantee) END
         );
     END LOOP;
 END;
 $$
-""".format(tables=", ".join(f"'{t}'" for t in APPEND_ONLY_TABLES))  # noqa: S608 (constant table names)
+"""
+
+
+def _pg_revoke_sql(tables: tuple[str, ...], privileges: tuple[str, ...]) -> str:
+    return _PG_REVOKE_TEMPLATE.format(
+        tables=", ".join(f"'{t}'" for t in tables),
+        privileges=", ".join(f"'{p}'" for p in privileges),
+        revoked=", ".join(privileges),
+    )
+
+
+_CHANGES = ("UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES")
+PG_REVOKE_SQL = _pg_revoke_sql(APPEND_ONLY_TABLES, _CHANGES)
+# Tables only migrations write (as the owner): the application role may read them, not even
+# insert. audit_formerlabel says which model label verify_audit accepts for which entries: a role
+# that could add a row could make a renamed content type look legitimate.
+OWNER_WRITTEN_TABLES = ("audit_formerlabel",)
+PG_REVOKE_WRITES_SQL = _pg_revoke_sql(OWNER_WRITTEN_TABLES, ("INSERT", *_CHANGES))
 
 
 def revoke_changes_from_non_owners(connection=default_connection) -> None:
-    """Take UPDATE/DELETE/TRUNCATE on the audit tables away from every role but the owner (PostgreSQL)."""
+    """Take UPDATE/DELETE/TRUNCATE on the audit tables, and every write on the tables only
+    migrations write, away from every role but the owner (PostgreSQL)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(PG_REVOKE_SQL)
+            cursor.execute(PG_REVOKE_WRITES_SQL)
 
 
 @contextmanager

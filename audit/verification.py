@@ -6,6 +6,11 @@ started, so appends made meanwhile neither extend nor disturb it. The field-chan
 alongside in id order, in batches too: a chained entry and its row are written in the same
 transaction, so both orders agree but for concurrent writers and only a few rows wait for their
 match at any time.
+
+A chained entry names the model of its row by the label the row's content type had when it was
+written, and the digest covers that label. A model moved to another app keeps its content type,
+renamed in place (audit.renames): its older entries name the former label, which is accepted for
+that content type up to the chain head at the move (audit.FormerLabel), and nowhere else.
 """
 
 import time
@@ -19,7 +24,7 @@ from django.utils import timezone
 
 from . import chain
 from .anchors import Anchor
-from .models import AuditAction, AuditEntry
+from .models import AuditAction, AuditEntry, FormerLabel
 
 LOGENTRY_TARGET = "auditlog.logentry"
 
@@ -58,23 +63,58 @@ def _label(content_type_id: int) -> str:
     return f"{content_type.app_label}.{content_type.model}"
 
 
+class _Labels:
+    """Which model labels an entry may name for a content type: its current one, and a former one
+    (the content type was renamed in place when its model moved apps) for entries up to the move.
+    FormerLabel rows are few: read once per verification."""
+
+    def __init__(self):
+        self.former: dict[int, dict[str, int]] = {}  # content type id -> {former label: upto_seq}
+        for content_type_id, label, upto_seq in FormerLabel.objects.values_list("content_type_id", "label", "upto_seq"):
+            uptos = self.former.setdefault(content_type_id, {})
+            uptos[label] = max(upto_seq, uptos.get(label, upto_seq))
+
+    def possible(self, content_type_id: int) -> list[str]:
+        return [_label(content_type_id), *self.former.get(content_type_id, ())]
+
+    def never_had(self, content_type_id: int) -> str:
+        return f"a label its content type ({_label(content_type_id)}) never had"
+
+    def refused(self, content_type_id: int, label: str, seq: int) -> str:
+        """Why entry #seq may not name `label` for a row of this content type ("" if it may)."""
+        current = _label(content_type_id)
+        if label == current:
+            return ""
+        upto = self.former.get(content_type_id, {}).get(label)
+        if upto is None:
+            return self.never_had(content_type_id)
+        if seq > upto:
+            return f"a label its content type ({current}) had only up to entry #{upto}"
+        return ""
+
+
 class _FieldChanges:
     """Matches auditlog rows (read in id order) with the digests named by the chain."""
 
     def __init__(self, batch_size: int):
         self.batch_size = batch_size
-        self.named: dict[int, tuple[int, str]] = {}  # LogEntry id -> (seq, digest), row not read yet
-        self.unnamed: dict[int, str] = {}  # LogEntry id -> digest of the row, not named yet
+        self.labels = _Labels()
+        # LogEntry id -> (seq, digest, model label) named by the chain, row not read yet
+        self.named: dict[int, tuple[int, str, str]] = {}
+        # LogEntry id -> (content type id, {label: digest of the row with it}), row read, not named
+        # yet: one digest per label its content type has had, usually one.
+        self.unnamed: dict[int, tuple[int, dict[str, str]]] = {}
         self.read_upto = 0  # rows with id <= this were read
         self.checked = 0
 
     def named_by(self, seq: int, data: dict) -> None:
         try:
-            log_id, digest = int(data["logentry"]), str(data["digest"])
+            log_id, digest, label = int(data["logentry"]), str(data["digest"]), str(data["model"])
         except (KeyError, TypeError, ValueError) as exc:
             raise _Broken("its model.changed data names no field-change entry", seq=seq) from exc
         if log_id in self.unnamed:
-            self._compare(log_id, seq, digest, self.unnamed.pop(log_id))
+            content_type_id, digests = self.unnamed.pop(log_id)
+            self._compare(log_id, seq, digest, label, content_type_id, digests.get(label))
         elif log_id <= self.read_upto or log_id in self.named:
             raise _Broken(
                 f"it names field-change entry (auditlog) #{log_id}, which is missing (deleted) "
@@ -83,13 +123,26 @@ class _FieldChanges:
                 logentry=log_id,
             )
         else:
-            self.named[log_id] = (seq, digest)
+            self.named[log_id] = (seq, digest, label)
 
-    def _compare(self, log_id: int, seq: int, digest: str, actual: str) -> None:
-        if digest != actual:
+    def _compare(
+        self, log_id: int, seq: int, digest: str, label: str, content_type_id: int, actual: str | None
+    ) -> None:
+        """`actual`: the row's digest with `label`; None when the row was read first and `label` is
+        none of those its content type has had, so no digest of the row with it was kept."""
+        if actual is not None and digest != actual:
             raise _Broken(
                 f"field-change entry (auditlog) #{log_id} does not match the digest entry #{seq} holds "
                 "(the row was altered)",
+                seq=seq,
+                logentry=log_id,
+            )
+        refused = self.labels.refused(content_type_id, label, seq)
+        if actual is None:
+            refused = refused or self.labels.never_had(content_type_id)  # nothing vouches for the row
+        if refused:
+            raise _Broken(
+                f"it names model {label} for field-change entry (auditlog) #{log_id}, {refused}",
                 seq=seq,
                 logentry=log_id,
             )
@@ -105,13 +158,17 @@ class _FieldChanges:
             if not rows:
                 break
             for row in rows:
-                log_id = row["id"]
-                actual = chain.logentry_digest(row, _label(row["content_type_id"]))
+                log_id, content_type_id = row["id"], row["content_type_id"]
                 if log_id in self.named:
-                    seq, digest = self.named.pop(log_id)
-                    self._compare(log_id, seq, digest, actual)
+                    seq, digest, label = self.named.pop(log_id)
+                    actual = chain.logentry_digest(row, label)
+                    self._compare(log_id, seq, digest, label, content_type_id, actual)
                 else:
-                    self.unnamed[log_id] = actual
+                    labels = self.labels.possible(content_type_id)
+                    self.unnamed[log_id] = (
+                        content_type_id,
+                        {label: chain.logentry_digest(row, label) for label in labels},
+                    )
                 self.read_upto = log_id
         if upto_id is not None:
             self.read_upto = max(self.read_upto, upto_id)
@@ -133,7 +190,9 @@ class _FieldChanges:
             for seq, data in later.iterator():
                 log_id = int(data.get("logentry", 0))
                 if log_id in self.unnamed:
-                    self._compare(log_id, seq, str(data.get("digest")), self.unnamed.pop(log_id))
+                    label = str(data.get("model"))
+                    content_type_id, digests = self.unnamed.pop(log_id)
+                    self._compare(log_id, seq, str(data.get("digest")), label, content_type_id, digests.get(label))
         if self.unnamed:
             log_id = min(self.unnamed)
             raise _Broken(
