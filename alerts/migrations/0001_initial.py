@@ -4,11 +4,15 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+from audit.renames import move_content_types
+
 
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ("audit", "0007_former_labels"),
+        ("contenttypes", "0002_remove_content_type_name"),
         ("breaches", "0001_initial"),
         ("incidents", "0008_models_moved_to_their_apps"),
     ]
@@ -96,4 +100,6 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        # Their content types follow them, so their audit history does (audit/renames.py).
+        move_content_types("incidents", "alerts", ["SlaAlert"]),
     ]

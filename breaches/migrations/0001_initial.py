@@ -8,11 +8,15 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from audit.renames import move_content_types
+
 
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ("audit", "0007_former_labels"),
+        ("contenttypes", "0002_remove_content_type_name"),
         ("incidents", "0008_models_moved_to_their_apps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -177,4 +181,6 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        # Their content types follow them, so their audit history does (audit/renames.py).
+        move_content_types("incidents", "breaches", ["NotificationRule", "DataBreach", "BreachObligation"]),
     ]
