@@ -42,8 +42,8 @@ class ObligationMetForm(RedactingForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Several of these share the incident page: ids carry the duty they close.
-        pk = self.data.get("obligation") if self.is_bound else self.initial.get("obligation")
-        self.auto_id = f"id_met{pk}_%s"
+        # Only digits reach the ids: the posted value is whatever a client sent.
+        self.auto_id = f"id_met{self.obligation_pk or ''}_%s"
 
     @property
     def obligation_pk(self) -> int | None:

@@ -144,7 +144,7 @@ def test_the_allow_list_is_added_changed_and_removed_through_chained_entries(as_
     entry = AllowedNetwork.objects.get()
     assert entry.network == "198.51.100.0/24" and entry.added_by == boss
     created = _latest("settings.created")
-    assert created.actor == boss and created.target_type == "incidents.allowednetwork"
+    assert created.actor == boss and created.target_type == "campaigns.allowednetwork"
     assert created.data["changes"]["network"] == [None, "198.51.100.0/24"]
 
     as_boss.post(
@@ -200,7 +200,7 @@ def test_a_notification_rule_edit_is_a_chained_entry(as_boss, boss):
     response = as_boss.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = _latest("settings.changed")
-    assert entry.target_type == "incidents.notificationrule" and entry.data["changes"] == {"active": [True, False]}
+    assert entry.target_type == "breaches.notificationrule" and entry.data["changes"] == {"active": [True, False]}
     assert not NotificationRule.objects.get(pk=rule.pk).active
     assert verify_chain().ok
 
