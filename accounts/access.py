@@ -4,10 +4,16 @@ A view opts out explicitly with one of the markers below; tests/accounts/test_ur
 fails when a URL is added that is reachable without both factors and is not on its allow-list.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from functools import wraps
+from urllib.parse import urlsplit
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 PUBLIC = "public"  # anyone, signed in or not: sign-in, sign-out, health check
 FIRST_FACTOR = "first_factor"  # password accepted, second factor still to come: verify, enrol
@@ -45,8 +51,6 @@ REAUTH_SECONDS = 5 * 60
 
 
 def recently_reauthenticated(request) -> bool:
-    import time
-
     return time.time() - request.session.get(REAUTH_KEY, 0) < REAUTH_SECONDS
 
 
@@ -60,13 +64,6 @@ def reauth_required(view: Callable) -> Callable:
     def wrapped(request, *args, **kwargs):
         if recently_reauthenticated(request):
             return view(request, *args, **kwargs)
-        from urllib.parse import urlsplit
-
-        from django.contrib import messages
-        from django.shortcuts import redirect
-        from django.urls import reverse
-        from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-
         if request.method == "POST":
             referer = urlsplit(request.META.get("HTTP_REFERER", ""))
             same_host = referer.netloc in ("", request.get_host())

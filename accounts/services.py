@@ -30,6 +30,7 @@ from core.masking import mask_email, mask_name
 from . import sessions
 from .models import User
 from .roles import AGENT_ADMIN_ROLES
+from .tasks import send_agent_notice
 
 TOTP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -215,8 +216,6 @@ def reset_two_factor(agent: User, *, actor: User) -> None:
 
 def notify_agent(user: User, notice: str) -> None:
     """Email the agent about a change to their second factors, once the change is committed."""
-    from .tasks import send_agent_notice
-
     transaction.on_commit(lambda: send_agent_notice.delay(user.pk, notice))
 
 
@@ -314,9 +313,7 @@ def change_agent(
         return agent
     audit.record(AuditAction.AGENT_CHANGED, actor=actor, target=agent, changes=changed)
     if "is_active" in changed and not agent.is_active:
-        from .sessions import end_sessions
-
-        end_sessions(agent, actor=actor)
+        sessions.end_sessions(agent, actor=actor)
     return agent
 
 

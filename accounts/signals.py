@@ -11,6 +11,7 @@ only says that it matched none.
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import pre_save
@@ -62,8 +63,6 @@ for _model in (AccessAttempt, AccessFailureLog, AccessLog, AdminLogEntry):
 def axes_username(request, credentials) -> str | None:
     """The user name django-axes records and looks attempts up by (AXES_USERNAME_CALLABLE), with
     card numbers redacted: stored rows are redacted, so the lookup must be too."""
-    from django.conf import settings
-
     field = settings.AXES_USERNAME_FORM_FIELD
     username = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
     return redacted(username) if isinstance(username, str) else username

@@ -27,7 +27,9 @@ class SlaAlert(models.Model):
     kind = models.CharField(max_length=10, choices=AlertKind.choices)
     team = models.CharField(max_length=10, choices=Team.choices)
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="sla_alerts")
-    escalation = models.ForeignKey("incidents.Escalation", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    escalation = models.ForeignKey(
+        "incidents.Escalation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     obligation = models.ForeignKey(
         "breaches.BreachObligation", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
     )

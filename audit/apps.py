@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db import connections
 from django.db.models.signals import post_migrate
+
+from .triggers import revoke_changes_from_non_owners
 
 
 def _revoke_changes_from_non_owners(using, **kwargs):
@@ -8,14 +11,15 @@ def _revoke_changes_from_non_owners(using, **kwargs):
     Default privileges (deploy/postgres/01-app-role.sql) or a broad `GRANT ... ON ALL TABLES`
     given after the first migration would otherwise hand those rights to the application role.
     """
-    from django.db import connections
-
-    from .triggers import revoke_changes_from_non_owners
-
     revoke_changes_from_non_owners(connections[using])
 
 
 class AuditConfig(AppConfig):
+    """The append-only, hash-chained audit trail: recording, the chain and its anchors, verification,
+    the viewer and exports, and django-auditlog's field changes chained into it.
+
+    May import core (its views and admin also use the access decorators and admin kit of accounts)."""
+
     name = "audit"
     verbose_name = "Audit trail"
 

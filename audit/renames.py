@@ -45,6 +45,7 @@ under the old label after the move (verify_audit reports each of them), or, not 
 type cached, creates a new content type under the old label and splits the model's history.
 """
 
+from django.contrib.contenttypes.models import ContentType as CurrentContentType
 from django.db import migrations, router, transaction
 from django.utils.deconstruct import deconstructible
 
@@ -136,7 +137,5 @@ def _forget_move(apps, db: str, content_type, *, left: str, restored: str, head:
 
 
 def _clear_caches(ContentType) -> None:
-    from django.contrib.contenttypes.models import ContentType as CurrentContentType
-
     ContentType.objects.clear_cache()
     CurrentContentType.objects.clear_cache()

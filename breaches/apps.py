@@ -10,6 +10,7 @@ class BreachesConfig(AppConfig):
     verbose_name = "Personal-data breaches"
 
     def ready(self):
+        # Imported here: what touches models may load only once the app registry is ready.
         from audit.registry import track
         from incidents import desk_settings, hooks
 

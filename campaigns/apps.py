@@ -10,6 +10,7 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self):
+        # Imported here: what touches models may load only once the app registry is ready.
         from audit.registry import track
         from incidents import desk_settings, hooks
 

@@ -70,7 +70,9 @@ class CampaignMember(models.Model):
     reason = RedactedCharField(max_length=500)
     matched_ip = models.GenericIPAddressField()
     joined_at = models.DateTimeField(default=timezone.now)
-    escalation = models.ForeignKey("incidents.Escalation", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    escalation = models.ForeignKey(
+        "incidents.Escalation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -17,6 +17,6 @@ app.autodiscover_tasks()
 def _redact_card_numbers(logger, **kwargs):
     """The worker's and beat's log handlers (Celery sets them up, not settings.LOGGING) carry the
     same card-number filter as every other handler."""
-    from config.logging import install_redaction
+    from config.logging import install_redaction  # Celery loads this module before Django's settings
 
     install_redaction(logger)

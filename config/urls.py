@@ -31,6 +31,6 @@ urlpatterns = [
 ]
 
 if settings.BULWARK_BENCH:  # `make bench` only; absent from every other configuration
-    from .benchmark import floor
+    from .benchmark import floor  # only in `make bench`: never imported otherwise
 
     urlpatterns.insert(0, path("bench/floor/", floor, name="bench-floor"))

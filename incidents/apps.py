@@ -2,10 +2,17 @@ from django.apps import AppConfig
 
 
 class IncidentsConfig(AppConfig):
+    """The playbook kernel: customers, incidents, caller verification, step records, indicators,
+    escalations, notes, SLA due times, the visibility rule; services/ (the only writer of Incident)
+    and selectors/; the desk's pages; hooks.py, where satellites plug in.
+
+    May import notifications, accounts, audit and core; never a satellite."""
+
     name = "incidents"
     verbose_name = "Incidents"
 
     def ready(self):
+        # Imported here: what touches models may load only once the app registry is ready.
         from audit.registry import track
 
         # Field changes recorded by django-auditlog. Free text and contact data may hold personal

@@ -1,8 +1,8 @@
 """One form per step. Free text is redacted (card numbers) in clean(), to count them for the agent's notice
 (the model fields redact whatever is stored, whichever way it is written); forms have no side effects."""
 
-
 from django import forms
+from django.contrib.auth import get_user_model
 
 from accounts.forms import AgentChoiceField
 from core.fields import reject_card_numbers
@@ -22,6 +22,7 @@ from .models import (
     Team,
     Verdict,
 )
+from .selectors import find_customers, ip_query
 from .verification import IDENTIFIED_BY
 
 MAX_TEXT = 5000
@@ -70,8 +71,6 @@ class IncidentForm(RedactingForm):
     )
 
     def clean_customer_query(self):
-        from .selectors import find_customers
-
         query = self.cleaned_data["customer_query"]
         customers = list(find_customers(query)[:2])
         if not customers:
@@ -250,16 +249,12 @@ class IncidentFilterForm(forms.Form):
     mine = forms.BooleanField(label="Assigned to me", required=False)
 
     def __init__(self, *args, **kwargs):
-        from django.contrib.auth import get_user_model
-
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True).order_by("full_name")
 
     def clean_ip(self):
         text = self.cleaned_data["ip"].strip()
         if text:
-            from .selectors import ip_query
-
             try:
                 ip_query(text)
             except ValueError as exc:

@@ -6,6 +6,8 @@ Workflow lives in playbook.py (the rules) and services/ (the moves); models hold
 invariants only.
 """
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
@@ -156,6 +158,8 @@ class Incident(models.Model):
     clock_started_at = models.DateTimeField(
         null=True, blank=True, help_text="Start of the resolve clock: opened, or reopened last (empty: opened)."
     )
+    # Which run of the playbook this is: 0, then 1 after the first reopen, ...
+    reopened_count = models.PositiveIntegerField(default=0)
     # When each measured step first happened (the metrics read these columns, not the audit trail).
     first_update_at = models.DateTimeField(
         null=True, blank=True, help_text="First customer email after the automatic acknowledgement."
@@ -435,8 +439,6 @@ def network_of(ip: str) -> str:
     Stored on the indicator when it is written, so "same network" is an indexed equality
     on PostgreSQL and SQLite alike.
     """
-    import ipaddress
-
     address = ipaddress.ip_address(ip)
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -545,8 +546,6 @@ def _queue_team(request, team: str) -> str:
     if roles is None:
         raise Http404("No such queue.")
     if not request.user.has_any_role(roles):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("Your role does not give access to this queue.")
     return team
 
@@ -612,5 +611,3 @@ def resolve_escalation(request, pk):
         lambda i, d: services.resolve_escalation(escalation, outcome=d["outcome"], actor=request.user),
         "Escalation resolved; the incident goes on with its playbook.",
     )
-
-

@@ -10,6 +10,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Customer emails"
 
     def ready(self):
+        # Imported here: what touches models may load only once the app registry is ready.
         from audit.registry import track
 
         track(

@@ -6,11 +6,7 @@ gets; the task sends what is stored (delivery.py). Whoever queues an email (the 
 change) supplies the template's context: nothing here knows the playbook.
 """
 
-import logging
-from datetime import timedelta
-
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
@@ -20,8 +16,6 @@ from . import tasks
 from .catalog import ACCOUNT_TEMPLATES, FIXED_RECIPIENT_TEMPLATES, SECRET_TEMPLATES, TEMPLATES
 from .models import CustomerUpdate, UpdateStatus
 from .rendering import email_language, render_update
-
-logger = logging.getLogger(__name__)
 
 
 def queue(
@@ -60,7 +54,7 @@ def queue(
         template=template,
         language=language,
     )
-    transaction.on_commit(lambda: enqueue(update.pk))
+    transaction.on_commit(lambda: tasks.enqueue(update.pk))
     return update
 
 
@@ -95,44 +89,5 @@ def requeue(update: CustomerUpdate, *, address_of_record: str, actor=None) -> Cu
         attempts_before=update.attempts,
         address_changed=address_changed,
     )
-    transaction.on_commit(lambda: enqueue(update.pk))
+    transaction.on_commit(lambda: tasks.enqueue(update.pk))
     return update
-
-
-def enqueue(update_id: int) -> bool:
-    """Hand the row to the workers; False if the broker is down (the row stays queued for the sweeper)."""
-    try:
-        tasks.send_customer_update.delay(update_id)
-    except Exception:  # the broker being unreachable must not fail the agent's request
-        logger.warning("customer update %s stays queued: broker unavailable", update_id, exc_info=True)
-        return False
-    return True
-
-
-# Rows older than this are re-enqueued by the sweeper. Longer than the whole retry schedule, so a
-# row waiting for its next retry is not doubled; short enough that a broker outage costs minutes.
-SWEEP_QUEUED_AFTER = timedelta(minutes=3)
-# A row `sending` this long belongs to a worker that died (sends time out well within it).
-SWEEP_SENDING_AFTER = timedelta(minutes=5)
-
-
-def sweep(
-    *, queued_after: timedelta = SWEEP_QUEUED_AFTER, sending_after: timedelta = SWEEP_SENDING_AFTER, limit: int = 500
-) -> int:
-    """Re-enqueue rows left behind (broker down at commit, worker killed mid-send); returns how many.
-
-    Enqueuing a row twice is harmless (see `deliver`); `updated_at` is touched only when the broker
-    took the task, so rows keep coming back every sweep until it does.
-    """
-    now = timezone.now()
-    stale = Q(status=UpdateStatus.QUEUED, updated_at__lte=now - queued_after) | Q(
-        status=UpdateStatus.SENDING, updated_at__lte=now - sending_after
-    )
-    ids = list(CustomerUpdate.objects.filter(stale).order_by("updated_at").values_list("pk", flat=True)[:limit])
-    enqueued = [pk for pk in ids if enqueue(pk)]
-    if enqueued:
-        CustomerUpdate.objects.filter(pk__in=enqueued, status__in=[UpdateStatus.QUEUED, UpdateStatus.SENDING]).update(
-            updated_at=timezone.now()
-        )
-        logger.info("outbox sweep re-enqueued %s customer update(s)", len(enqueued))
-    return len(enqueued)

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class ReportingConfig(AppConfig):
     """Supervisor metrics: time to first update, to claim, to resolve, SLA compliance, the CSV export.
 
-    A satellite: reads the kernel's tables (and breaches' report), never written to by it.
+    A satellite: may import incidents (and what it may) to read the kernel's tables; nothing imports it.
     """
 
     name = "reporting"

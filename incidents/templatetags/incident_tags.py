@@ -1,5 +1,9 @@
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+
+from incidents.models import Severity, Team
+from incidents.sla import clock_state, compact, incident_clock
 
 register = template.Library()
 
@@ -26,10 +30,6 @@ def waited(since):
 @register.simple_tag
 def clock(due_at, warn_at=None, met_at=None):
     """An SLA clock as a badge: time left (amber when at risk), overdue in red, or met."""
-    from django.utils.html import format_html
-
-    from incidents.sla import clock_state
-
     state = clock_state(due_at, warn_at, met_at)
     if state.due_at is None:
         return format_html('<span class="{}">—</span>', state.css)
@@ -40,10 +40,6 @@ def clock(due_at, warn_at=None, met_at=None):
 @register.simple_tag
 def row_clock(incident):
     """The clock an incident list row shows: the first update while it runs, then the resolution."""
-    from django.utils.html import format_html
-
-    from incidents.sla import incident_clock
-
     name, state = incident_clock(incident)
     if state.due_at is None:
         return format_html('<span class="{}">—</span>', state.css)
@@ -63,20 +59,14 @@ def duration(value):
     """A timedelta compactly (“—” when there is none)."""
     if value is None:
         return "—"
-    from incidents.sla import compact
-
     return compact(value) if value.total_seconds() >= 60 else f"{int(value.total_seconds())} s"
 
 
 @register.filter
 def severity_rows(stats):
-    from incidents.models import Severity
-
     return [(Severity(key).label, stats[key]) for key in sorted(stats, reverse=True)]
 
 
 @register.filter
 def team_rows(stats):
-    from incidents.models import Team
-
     return [(Team(key).label, stats[key]) for key in sorted(stats)]

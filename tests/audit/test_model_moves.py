@@ -23,12 +23,13 @@ from audit.registry import acting_as, field_change_data
 from audit.renames import ContentTypeClash, move_content_types
 from audit.services import record
 from audit.verification import verify_chain
-from incidents.models import AllowedNetwork, Note
+from campaigns.models import AllowedNetwork
+from incidents.models import Note
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-OLD, NEW = "incidents.allowednetwork", "moved.allowednetwork"
+OLD, NEW = "campaigns.allowednetwork", "moved.allowednetwork"
 # What RunPython hands its code as the schema editor: only its connection is used.
 SCHEMA_EDITOR = types.SimpleNamespace(connection=connection)
 # Verification reads a row after the entry naming it (batch of 5000), or, one entry at a time, a
@@ -37,7 +38,7 @@ IN_ORDER, ROW_FIRST = 5000, 1
 
 
 def move(*, back=False, apps=global_apps):
-    operation = move_content_types("incidents", "moved", ["AllowedNetwork"])
+    operation = move_content_types("campaigns", "moved", ["AllowedNetwork"])
     (operation.reverse_code if back else operation.code)(apps, SCHEMA_EDITOR)
 
 
@@ -133,14 +134,14 @@ def test_the_move_renames_the_content_type_in_place_and_records_its_former_label
     ContentType.objects.clear_cache()
     moved = ContentType.objects.get(pk=content_type.pk)
     assert (moved.app_label, moved.model) == ("moved", "allowednetwork")
-    assert not ContentType.objects.filter(app_label="incidents", model="allowednetwork").exists()
+    assert not ContentType.objects.filter(app_label="campaigns", model="allowednetwork").exists()
     assert {row.content_type_id for row in LogEntry.objects.filter(pk__in=[n.pk for n in networks])} == {moved.pk}
     (former,) = FormerLabel.objects.all()
     assert (former.content_type_id, former.label, former.upto_seq) == (moved.pk, OLD, at)
 
     move(back=True)  # nothing appended meanwhile: no trace of the move is left
     ContentType.objects.clear_cache()
-    assert ContentType.objects.get(pk=content_type.pk).app_label == "incidents"
+    assert ContentType.objects.get(pk=content_type.pk).app_label == "campaigns"
     assert not FormerLabel.objects.exists()
     assert_intact()
 
@@ -155,12 +156,12 @@ def test_the_move_runs_on_the_historical_models_of_a_migration():
     assert ContentType.objects.get_for_id(content_type.pk).app_label == "moved"
     assert FormerLabel.objects.get().label == OLD
     move(back=True, apps=state_apps)
-    assert ContentType.objects.get_for_id(content_type.pk).app_label == "incidents"
+    assert ContentType.objects.get_for_id(content_type.pk).app_label == "campaigns"
     assert not FormerLabel.objects.exists()
 
 
 def test_the_operation_is_reversible_and_can_be_written_into_a_migration():
-    operation = move_content_types("incidents", "moved", ["AllowedNetwork"])
+    operation = move_content_types("campaigns", "moved", ["AllowedNetwork"])
     assert operation.reversible
     text, imports = OperationWriter(operation).serialize()
     assert "audit.renames.MoveContentTypes('incidents', 'moved', ['allowednetwork'])" in text
@@ -191,7 +192,7 @@ def test_a_content_type_with_history_under_the_new_label_stops_the_move(networks
     chained_log_entry(other.pk, NEW)
     with pytest.raises(ContentTypeClash, match=r"content type moved\.allowednetwork \(id \d+\) exists already and 1 "):
         move()
-    assert ContentType.objects.get(pk=old.pk).app_label == "incidents"
+    assert ContentType.objects.get(pk=old.pk).app_label == "campaigns"
     assert ContentType.objects.filter(pk=other.pk).exists()
     assert not FormerLabel.objects.exists()
 
@@ -215,7 +216,7 @@ def test_moving_back_after_entries_under_the_new_label_records_that_label_in_tur
 
 def test_renaming_a_content_type_without_recording_it_breaks_verification(networks):
     """The reason for FormerLabel: the chained entries name the label the row had when written."""
-    ContentType.objects.filter(app_label="incidents", model="allowednetwork").update(app_label="moved")
+    ContentType.objects.filter(app_label="campaigns", model="allowednetwork").update(app_label="moved")
     ContentType.objects.clear_cache()
     result = verify_chain()
     assert result.broken_logentry == networks[0].pk

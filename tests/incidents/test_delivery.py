@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from incidents import emails, services
-from notifications import outbox
+from notifications import tasks
 from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
 
@@ -213,7 +213,7 @@ def test_a_200_updates_are_each_delivered_exactly_once(worker, smtp, incident):
     row lock and status check keep the second task from sending, with four threads racing."""
     ids = _queue_many(incident, 200, "bulk")
     for pk in ids:
-        outbox.enqueue(pk)
+        tasks.enqueue(pk)
     worker(pool="threads")
     wait_for(lambda: _counts()["sent"] == 201, what="201 emails sent")
     keys = smtp.keys()
@@ -250,13 +250,13 @@ def test_c_broker_outage_loses_nothing(worker, smtp, tier1, client, verified_cli
         assert response.status_code == 302
     assert time.monotonic() - started < 20  # the outage slows the request a little, never fails it
     assert _counts() == {"queued": 4}
-    assert outbox.sweep(queued_after=timedelta(0)) == 0  # still down: rows stay for the next sweep
+    assert tasks.sweep(queued_after=timedelta(0)) == 0  # still down: rows stay for the next sweep
 
     server = subprocess.Popen(redis_args, stdout=subprocess.DEVNULL)
     try:
         wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0)
         worker(broker_url=url)
-        assert outbox.sweep(queued_after=timedelta(0)) == 4
+        assert tasks.sweep(queued_after=timedelta(0)) == 4
         wait_for(lambda: _counts()["sent"] == 4, what="the four queued emails sent")
         assert len(smtp.messages) == 4 and set(smtp.keys().values()) == {1}
     finally:
@@ -286,7 +286,7 @@ def test_d_worker_killed_mid_send_every_update_delivered_once_by_key(worker, smt
     assert _counts()["sent"] == 14
 
     worker()
-    assert outbox.sweep(queued_after=timedelta(0), sending_after=timedelta(0)) >= 1
+    assert tasks.sweep(queued_after=timedelta(0), sending_after=timedelta(0)) >= 1
     wait_for(lambda: _counts()["sent"] == 41, what="all 41 emails sent after the restart")
     keys = smtp.keys()
     assert set(keys) == set(CustomerUpdate.objects.values_list("idempotency_key", flat=True))

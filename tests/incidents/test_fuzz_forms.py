@@ -3,7 +3,6 @@ changes nothing already saved."""
 
 import pytest
 from django.forms.models import model_to_dict
-from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -230,7 +230,6 @@ def test_dates_out_of_bounds_are_refused_with_a_message_not_a_server_error(
 def test_the_csv_export_service_audits_the_export_and_is_for_supervisors_only(fixture, tier1):
     from django.core.exceptions import PermissionDenied
 
-
     supervisor = UserFactory(roles=["supervisor"])
     text = reporting_services.export_metrics_csv(start=START, end=END, actor=supervisor)
     assert list(csv.reader(io.StringIO(text))) == metrics.csv_rows(metrics.supervisor_metrics(START, END))

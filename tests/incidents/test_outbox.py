@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from incidents import emails, services
-from notifications import delivery, outbox, rendering, tasks
+from notifications import delivery, rendering, tasks
 from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
 
@@ -43,7 +43,9 @@ def smtp_down(settings):
 
 def _queued_row(incident, **fields) -> CustomerUpdate:
     """A row as notify_customer writes it, without sending it yet."""
-    subject, text, html = rendering.render_update("message", "en", {**emails.customer_context(incident), "message": "Hi"})
+    subject, text, html = rendering.render_update(
+        "message", "en", {**emails.customer_context(incident), "message": "Hi"}
+    )
     values = {
         "incident": incident,
         "template": "message",
@@ -151,9 +153,9 @@ def test_the_sweeper_re_enqueues_rows_the_broker_never_got_and_leaves_fresh_ones
 
 def test_the_sweeper_picks_up_a_row_a_dead_worker_left_sending(incident):
     row = _queued_row(incident, status="sending", attempts=1)
-    assert outbox.sweep() == 0
+    assert tasks.sweep() == 0
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
-        assert outbox.sweep() == 1
+        assert tasks.sweep() == 1
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 2)
 
@@ -192,4 +194,4 @@ def test_backoff_doubles_with_jitter(settings):
     for retries, (low, high) in enumerate([(5, 10), (10, 20), (20, 40), (40, 80)]):
         delays = {tasks.backoff(retries) for _ in range(20)}
         assert all(low <= d <= high for d in delays) and len(delays) > 1
-    assert outbox.SWEEP_QUEUED_AFTER.total_seconds() > 80  # a row waiting for its retry is not swept
+    assert tasks.SWEEP_QUEUED_AFTER.total_seconds() > 80  # a row waiting for its retry is not swept

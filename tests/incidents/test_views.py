@@ -177,7 +177,9 @@ def test_incident_page_runs_the_same_queries_with_5_and_50_records(as_agent, inc
         for index in range(n):
             services.add_note(incident, body=f"note {index}", visibility="internal", actor=tier1)
             # Emails queued by different agents: the page names who queued each one.
-            notify_customer(incident, template="message", actor=UserFactory(roles=["agent"]), key=f"m{index}", message=f"m{index}")
+            notify_customer(
+                incident, template="message", actor=UserFactory(roles=["agent"]), key=f"m{index}", message=f"m{index}"
+            )
             Indicator.objects.create(
                 incident=incident, ip=f"192.0.2.{len(counts) * 50 + index}", scope="documentation", recorded_by=tier1
             )

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_PASSWORD, ensure_demo_agents
 from incidents.demo import ensure_demo_desk
+from incidents.seeding import seed_incidents
 
 
 class Command(BaseCommand):
@@ -47,8 +48,6 @@ class Command(BaseCommand):
         self.stdout.write("The first sign-in asks you to set up an authenticator app (TOTP).")
 
     def _bulk(self, count, *, audit_per_incident, batch_size, seed, **options):
-        from incidents.seeding import seed_incidents
-
         if count < 1 or count > 10_000_000:
             raise CommandError("--incidents takes a number from 1 to 10,000,000.")
         if audit_per_incident < 1 or audit_per_incident > 100:

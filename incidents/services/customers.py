@@ -1,0 +1,26 @@
+"""Customers: creating one here; changing one goes through incidents.customers (the guarded
+email of record)."""
+
+from django.db import transaction
+
+from audit import services as audit
+from audit.models import AuditAction
+
+from ..models import (
+    Customer,
+)
+from ..playbook import PlaybookError
+
+
+@transaction.atomic
+def create_customer(*, display_name: str, email: str, account_reference: str, language: str, actor) -> Customer:
+    if Customer.objects.filter(account_reference__iexact=account_reference.strip()).exists():
+        raise PlaybookError("A customer with that account reference exists already: search for it instead.")
+    customer = Customer.objects.create(
+        display_name=display_name.strip(),
+        email=email.strip().lower(),
+        account_reference=account_reference.strip(),
+        language=language,
+    )
+    audit.record(AuditAction.CUSTOMER_CREATED, actor=actor, target=customer, customer_id=customer.pk)
+    return customer
