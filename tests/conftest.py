@@ -10,6 +10,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from tests.factories import UserFactory, confirmed_totp_device
 
+pytest_plugins = ["tests.desk"]  # the desk's fixtures, for every test directory
+
 # Playwright's sync API runs an event loop in the test thread; Django must not mistake it for async code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -34,8 +34,8 @@ def build_world(django_capture_on_commit_callbacks):
     from campaigns.models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus
     from incidents import services, verification
     from incidents.customers import change_customer
+    from tests.desk import walk_to
     from tests.factories import CustomerFactory, UserFactory
-    from tests.incidents.test_playbook import walk_to
 
     with django_capture_on_commit_callbacks(execute=True):
         boss = UserFactory(roles=["supervisor", "security"], is_staff=True, is_superuser=True, full_name=NAME)

@@ -127,7 +127,7 @@ def test_same_ip_on_two_customers_flags_both_and_security_opens_the_packet(live_
 
 def test_persian_post_incident_email(live_server, browser, screenshot):
     """The final email as the customer gets it (HTML part), opened as a page in Chromium."""
-    from tests.incidents.conftest import verify_caller
+    from tests.desk import verify_caller
 
     tier1 = UserFactory(roles=["agent"], full_name="Alex Agent")
     customer = CustomerFactory(display_name="مریم کریمی", email="maryam@example.org", language="fa")

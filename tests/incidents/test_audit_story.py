@@ -8,7 +8,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from incidents import services, verification
 from incidents.models import Incident
-from tests.incidents.conftest import sent_code
+from tests.desk import sent_code
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from audit.models import AuditAction, AuditEntry
 from incidents import selectors, services
 from incidents.models import Incident, Indicator
+from tests.desk import verify_caller
 from tests.factories import CustomerFactory
-from tests.incidents.conftest import verify_caller
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)

@@ -3,50 +3,11 @@
 import pytest
 
 from incidents import playbook, services, verification
-from incidents.models import Incident, Stage, Status
+from incidents.models import Stage, Status
 from incidents.playbook import MOVES, PlaybookError
-from tests.incidents.conftest import verify_caller
+from tests.desk import fresh, walk_to
 
 pytestmark = pytest.mark.django_db
-
-
-def fresh(incident) -> Incident:
-    return Incident.objects.get(pk=incident.pk)
-
-
-def walk_to(incident, stage, actor):
-    """Drive an incident through the real services up to `stage`."""
-    steps = {
-        Stage.CONFIRM: lambda i: services.record_unauthorized_change(
-            i,
-            kind="transaction",
-            description="New payee added",
-            noticed_at=None,
-            actor=actor,
-            expected_version=i.version,
-        ),
-        Stage.SECURE: lambda i: (
-            None if verification.caller_verified(i) else verify_caller(i, actor),
-            services.record_securing(
-                fresh(i),
-                password_advice="done",
-                customer_two_factor="enabled_now",
-                actor=actor,
-                expected_version=fresh(i).version,
-            ),
-        ),
-        Stage.INVESTIGATE: lambda i: services.record_findings(
-            i, findings="Logins from an unknown network", actor=actor, expected_version=i.version
-        ),
-        Stage.ESCALATE: lambda i: services.decide_no_escalation(
-            i, reason="Contained at tier 1", actor=actor, expected_version=i.version
-        ),
-        Stage.COMMUNICATE: lambda i: services.send_progress_update(i, message="We removed the payee.", actor=actor),
-    }
-    while incident.stage != stage:
-        steps[incident.stage](incident)
-        incident = services.advance(fresh(incident), actor=actor, expected_version=fresh(incident).version)
-    return incident
 
 
 def test_moves_table_allows_only_the_playbook_order():
@@ -195,7 +156,6 @@ def test_securing_requires_a_verified_caller_or_override(incident, tier1, superv
             actor=tier1,
             expected_version=incident.version,
         )
-    from incidents import verification
 
     verification.override(
         incident, reason="Caller known to branch manager, email of record lost", actor=supervisor_agent

@@ -10,8 +10,8 @@ from django.urls import reverse
 from incidents import services
 from incidents.models import Incident
 from notifications.models import CustomerUpdate
+from tests.desk import sent_code, verify_caller
 from tests.factories import CustomerFactory
-from tests.incidents.conftest import sent_code, verify_caller
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ from audit.models import AuditEntry
 from incidents import verification
 from incidents.models import CallerVerification
 from notifications.models import CustomerUpdate
-from tests.incidents.conftest import sent_code
+from tests.desk import sent_code
 
 pytestmark = pytest.mark.django_db
 

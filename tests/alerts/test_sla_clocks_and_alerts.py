@@ -384,16 +384,23 @@ def test_the_deploy_migration_fills_the_clocks_of_what_was_already_open(tier1):
     from django.apps import apps
 
     from incidents.models import Escalation
-    from tests.factories import IncidentFactory
+    from tests.factories import CustomerFactory
 
     fill = importlib.import_module("incidents.migrations.0005_clock_started_at_fill_due_times").fill_due_times
     SlaPolicy.objects.filter(severity=3).update(first_update_minutes=45)
-    waiting = IncidentFactory(severity=3, created_at=T0)
+    # Rows as the release before the clocks wrote them: no due times (the migration fills them).
+    customer = CustomerFactory()
+    waiting = Incident.objects.create(
+        customer=customer, channel="phone", summary="s", severity=3, created_at=T0, opened_by=tier1, updated_by=tier1
+    )
     Escalation.objects.create(
         incident=waiting, from_team="tier1", to_team="tier2", severity=3, reason="Help", requested_by=tier1,
         requested_at=T0 + timedelta(hours=1),
     )  # fmt: skip
-    closed = IncidentFactory(severity=4, created_at=T0, status="resolved", closed_at=T0 + timedelta(hours=2))
+    closed = Incident.objects.create(
+        customer=customer, channel="phone", summary="s", severity=4, created_at=T0,
+        status="resolved", closed_at=T0 + timedelta(hours=2), opened_by=tier1, updated_by=tier1,
+    )  # fmt: skip
     fill(apps, None)
     waiting.refresh_from_db()
     assert waiting.first_update_due_at == T0 + timedelta(minutes=45)

@@ -8,8 +8,8 @@ from incidents import services, verification
 from incidents.models import Incident
 from incidents.playbook import PlaybookError
 from notifications.models import CustomerUpdate
+from tests.desk import sent_code
 from tests.factories import CustomerFactory, IncidentFactory
-from tests.incidents.conftest import sent_code
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_the_panel_never_shows_a_one_time_code_and_it_is_never_resent(client, ve
 
 
 def test_a_reopened_incident_sends_its_resolution_again(incident, tier1, supervisor_agent):
-    from tests.incidents.test_playbook import walk_to
+    from tests.desk import walk_to
 
     incident = walk_to(incident, "post_incident", tier1)
     resolve = dict(resolution_summary="r", measures_taken="m", advice_given="a", actor=tier1)
