@@ -276,7 +276,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # Customer emails: first retry after about this many seconds, doubling each time (5 tries in all).
 EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=10.0)
 
-# SLA alerts go to each team's shared mailbox (incidents/alerts.py); links in them start with SITE_URL.
+# SLA alerts go to each team's shared mailbox (alerts/services.py); links in them start with SITE_URL.
 TEAM_MAILBOXES = {
     "tier1": env("TEAM_MAILBOX_TIER1", default="tier1@bulwark.localhost"),
     "tier2": env("TEAM_MAILBOX_TIER2", default="tier2@bulwark.localhost"),

@@ -14,7 +14,7 @@ from audit import triggers
 
 def install(apps, schema_editor):
     for statement in triggers.install_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
