@@ -9,19 +9,10 @@ import grimp
 import pytest
 from django.apps import apps
 
+from tests.ours import our_apps
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OURS = [
-    "config",
-    "core",
-    "audit",
-    "accounts",
-    "notifications",
-    "incidents",
-    "campaigns",
-    "breaches",
-    "alerts",
-    "reporting",
-]
+OURS = ["config", *our_apps()]
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -200,7 +200,7 @@ def test_error_mails_to_the_admins_hold_no_card_number(settings):
 @pytest.mark.django_db
 def test_a_search_with_a_card_number_is_redirected_to_the_redacted_search(agent, verified_client):
     client = verified_client(agent)
-    incident = IncidentFactory(summary=f"Paid with {CARD} yesterday", assignee=agent)
+    incident = IncidentFactory(summary=f"Paid with {CARD} yesterday", opened_by=agent)
     url = reverse("incidents:incident-list")
     response = client.get(url, {"q": f"{CARD}", "status": "open"})
     assert response.status_code == 303

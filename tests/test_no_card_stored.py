@@ -48,8 +48,9 @@ from incidents.models import (
 from notifications.models import CustomerUpdate
 from tests.cardgen import formatted_cards, ordinary_numbers
 from tests.cardscan import holds_card
+from tests.ours import our_apps
 
-OUR_APPS = ("incidents", "accounts", "audit")
+OUR_APPS = our_apps()
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
 
 # Text columns that hold no free text, and why. Choice fields are accounted for by their choices.

@@ -164,8 +164,8 @@ def test_the_operation_is_reversible_and_can_be_written_into_a_migration():
     operation = move_content_types("campaigns", "moved", ["AllowedNetwork"])
     assert operation.reversible
     text, imports = OperationWriter(operation).serialize()
-    assert "audit.renames.MoveContentTypes('incidents', 'moved', ['allowednetwork'])" in text
-    assert "audit.renames.MoveContentTypes('moved', 'incidents', ['allowednetwork'], undo=True)" in text
+    assert "audit.renames.MoveContentTypes('campaigns', 'moved', ['allowednetwork'])" in text
+    assert "audit.renames.MoveContentTypes('moved', 'campaigns', ['allowednetwork'], undo=True)" in text
     assert "import audit.renames" in imports
 
 

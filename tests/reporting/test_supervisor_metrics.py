@@ -17,7 +17,7 @@ from incidents import sla
 from incidents.models import Escalation
 from reporting import metrics
 from reporting import services as reporting_services
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentRowFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def m(minutes):
 
 
 def _incident(severity, team, stage, *, secured, escalated=None, first_update=None, closed=None, created=OPEN):
-    incident = IncidentFactory(
+    incident = IncidentRowFactory(
         severity=severity,
         team=team,
         stage=stage,
