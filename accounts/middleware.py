@@ -15,6 +15,7 @@ from .services import has_confirmed_authenticator
 
 SESSION_STARTED_KEY = "bulwark_session_started"
 LAST_ACTIVE_KEY = "bulwark_last_active"
+ACTIVITY_STAMP_SECONDS = 60
 
 
 class AgentSessionMiddleware:
@@ -49,7 +50,10 @@ class AgentSessionMiddleware:
                 request, f"You were signed out after {settings.SESSION_COOKIE_AGE // 60} minutes without activity."
             )
         elif not is_background(view_func):
-            request.session[LAST_ACTIVE_KEY] = now
+            # Stamped at most once a minute: the session (and its sliding expiry) is saved only
+            # then, not on every request. Idleness is therefore measured to the minute.
+            if now - last_active >= ACTIVITY_STAMP_SECONDS or LAST_ACTIVE_KEY not in request.session:
+                request.session[LAST_ACTIVE_KEY] = now
             sessions.touch(request)
         return None
 

@@ -90,6 +90,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The agent's role names; superusers hold every role."""
         if self.is_superuser:
             return frozenset(Role.values)
+        if hasattr(self, "role_names"):  # read with the agent (accounts.agent_loading)
+            return frozenset(name for name in (self.role_names or "").split(",") if name in Role.values)
         return frozenset(self.groups.filter(name__in=Role.values).values_list("name", flat=True))
 
     def has_any_role(self, roles) -> bool:

@@ -14,16 +14,24 @@ from audit.models import AuditAction
 from .models import AgentSession, User
 
 SID_KEY = "bulwark_sid"
+RECORDED_KEY = "bulwark_sid_recorded"  # [session key, unix time] last written to AgentSession
 TOUCH_EVERY = timedelta(minutes=1)
 
 
 def touch(request) -> None:
-    """Record that this signed-in browser is active (at most once a minute per session)."""
+    """Record that this signed-in browser is active: at once when the session is new or its key
+    changed (ending it deletes the session by that key), otherwise at most once a minute. The
+    session itself remembers the key and time last written, so a request between costs no SQL."""
     session = request.session
     if session.session_key is None:
         session.save()
     sid = session.get(SID_KEY)
     now = timezone.now()
+    recorded = session.get(RECORDED_KEY)
+    fresh = recorded is not None and now.timestamp() - recorded[1] < TOUCH_EVERY.total_seconds()
+    if sid is not None and fresh and recorded[0] == session.session_key:
+        return
+    session[RECORDED_KEY] = [session.session_key, int(now.timestamp())]
     meta = {
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
         "ip_address": request.META.get("REMOTE_ADDR") or None,

@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "audit.context.RequestContextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.registry.AuditlogContextMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.agent_loading.AgentOTPMiddleware",  # django-otp's, without a statement of its own
     "django.contrib.messages.middleware.MessageMiddleware",  # before ours: they tell the agent why
     "accounts.middleware.AgentSessionMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",
@@ -147,7 +147,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend reading the agent, their roles and their session's device in one statement.
+    "accounts.agent_loading.AgentBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -206,7 +207,6 @@ if EMAIL_OF_RECORD_HOLD_DAYS < 0:
 
 # --- Sessions: 30 idle minutes, 12 hours in all (the absolute limit is in AgentSessionMiddleware)
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
