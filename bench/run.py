@@ -11,9 +11,10 @@ Not a test: it prints figures and writes bench/results.json; nothing here gates 
 3. Signs a bench agent (security team) in server-side with a confirmed authenticator, as the
    test suite's verify_session does, and hands its session cookie to the load generator
    (bench/loadgen.py, a separate process, --connections keep-alive connections over loopback).
-4. Measures each page, the floor first (a view that runs one indexed query and renders a tiny
-   template, behind the same middleware as every page), then the workers' memory after 100 and
-   after --memory-requests requests each (RSS from /proc).
+4. Measures each page in --rounds alternations with the floor (a view that runs one indexed query
+   and renders a tiny template, behind the same middleware as every page): floor, page, floor,
+   page ...; a page's verdict is the median of the per-round ratios of p95 to the floor's p95.
+   Then the workers' memory after 100 and after --memory-requests requests each (RSS from /proc).
 """
 
 import argparse
@@ -254,6 +255,18 @@ def load(port, cookie, csrf, target, *, requests, seconds, connections) -> dict:
     return json.loads(result.stdout)
 
 
+def merged(results: list[dict]) -> dict:
+    """Several load runs of one page as one: latencies and query counts pooled, walls added."""
+    return {
+        "latencies": [x for r in results for x in r["latencies"]],
+        "queries": [x for r in results for x in r["queries"]],
+        "wall": sum(r["wall"] for r in results),
+        "errors": [e for r in results for e in r["errors"]][:5],
+        "error_count": sum(r["error_count"] for r in results),
+        "workers": {k: v for r in results for k, v in r["workers"].items()},
+    }
+
+
 def summarise(name: str, result: dict) -> dict:
     latencies = sorted(result["latencies"])
     if len(latencies) < 2:
@@ -281,10 +294,11 @@ def summarise(name: str, result: dict) -> dict:
 
 
 def table(rows: list[dict], floor_p95: float) -> str:
-    """One line a page; p95/floor uses the floor of the same run, p95/adj. the floor measured just before."""
+    """One line a page: p95/floor against the first floor run; the verdict is the median, over the
+    rounds, of the page's p95 over the floor's p95 measured just before it in the same round."""
     head = (
         f"{'page':42} {'req':>5} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'SQL':>4} "
-        f"{'p95/floor':>9} {'adj.floor':>9} {'p95/adj.':>8}"
+        f"{'p95/floor':>9} {'adj.floor':>9} {'median of rounds':>16}"
     )
     lines = [head, "-" * len(head)]
     for row in rows:
@@ -293,14 +307,14 @@ def table(rows: list[dict], floor_p95: float) -> str:
             continue
         ratio = row["p95_ms"] / floor_p95 if floor_p95 else 0
         adjacent = row.get("adjacent_floor_p95_ms") or 0
-        local = row["p95_ms"] / adjacent if adjacent else 0
-        row["p95_ratio_to_floor"], row["p95_ratio_to_adjacent_floor"] = round(ratio, 2), round(local, 2)
+        local = row.get("median_round_ratio") or 0
+        row["p95_ratio_to_floor"] = round(ratio, 2)
         mark = "" if local <= 3 else "  > 3x"
         errors = f"  ({row['error_count']} errors)" if row["error_count"] else ""
         queries = "-" if row["queries"] is None else f"{row['queries']:g}"
         lines.append(
             f"{row['page']:42} {row['requests']:>5} {row['rps']:>6.1f} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
-            f"{row['p99_ms']:>7.1f} {queries:>4} {ratio:>8.2f}x {adjacent:>9.1f} {local:>7.2f}x{mark}{errors}"
+            f"{row['p99_ms']:>7.1f} {queries:>4} {ratio:>8.2f}x {adjacent:>9.1f} {local:>15.2f}x{mark}{errors}"
         )
     return "\n".join(lines)
 
@@ -323,6 +337,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per page (default 400)")
     parser.add_argument("--seconds", type=float, default=30, help="at most this long per page (default 30)")
     parser.add_argument("--connections", type=int, default=4, help="concurrent keep-alive connections (default 4)")
+    parser.add_argument("--rounds", type=int, default=5, help="floor/page alternations per page (default 5)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-requests", type=int, default=10_000, help="requests per worker for the memory check")
@@ -362,27 +377,33 @@ def main() -> None:
         rows = []
         floor = pages[0]
         for target in pages:
-            # The floor again right before each page: the other work on the machine comes and goes,
-            # and a page is compared with the floor measured under the same load.
-            adjacent = load(
-                port,
-                cookie,
-                csrf,
-                floor,
-                requests=args.requests // 2,
-                seconds=args.seconds,
-                connections=args.connections,
-            )
-            result = load(
-                port, cookie, csrf, target, requests=args.requests, seconds=args.seconds, connections=args.connections
-            )
-            served.update(result["workers"])
-            row = summarise(target["name"], result)
-            row["adjacent_floor_p95_ms"] = summarise(floor["name"], adjacent).get("p95_ms")
+            # Floor and page in alternation, several rounds (A B A B ...): the other work on the
+            # machine comes and goes, and each round compares the page with the floor measured
+            # under the same load. The page's figure is the median of the rounds' ratios.
+            per_round = max(20, args.requests // args.rounds)
+            floors, results, ratios = [], [], []
+            for _ in range(args.rounds):
+                adjacent = load(
+                    port, cookie, csrf, floor, requests=per_round, seconds=args.seconds, connections=args.connections
+                )
+                result = load(
+                    port, cookie, csrf, target, requests=per_round, seconds=args.seconds, connections=args.connections
+                )
+                served.update(result["workers"])
+                floors.append(adjacent)
+                results.append(result)
+                page_p95 = summarise(target["name"], result).get("p95_ms")
+                floor_p95_round = summarise(floor["name"], adjacent).get("p95_ms")
+                if page_p95 and floor_p95_round:
+                    ratios.append(page_p95 / floor_p95_round)
+            row = summarise(target["name"], merged(results))
+            row["adjacent_floor_p95_ms"] = summarise(floor["name"], merged(floors)).get("p95_ms")
+            row["round_ratios"] = [round(r, 2) for r in ratios]
+            row["median_round_ratio"] = round(statistics.median(ratios), 2) if ratios else None
             rows.append(row)
             print(
-                f"  {row['page']}: {row.get('p95_ms', '-')} ms p95 (floor just before: {row['adjacent_floor_p95_ms']} ms), "
-                f"{row['requests']} requests",
+                f"  {row['page']}: {row.get('p95_ms', '-')} ms p95, median of {len(ratios)} rounds "
+                f"{row['median_round_ratio']}x the floor ({row['requests']} requests)",
                 flush=True,
             )
         while min(served.values()) < args.memory_requests:
