@@ -149,6 +149,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend reading the agent, their roles and their session's device in one statement.
     "accounts.agent_loading.AgentBackend",
+    # Sessions signed in before AgentBackend name ModelBackend: they stay valid (and sign in anew
+    # through AgentBackend), instead of every agent being signed out by the deploy.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
