@@ -18,6 +18,7 @@ import contextvars
 
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
+from django.db import connection
 from django.db.models import Aggregate, CharField, Exists, OuterRef, Subquery
 from django.utils.functional import SimpleLazyObject
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -79,11 +80,37 @@ def agents_with_roles(persistent_id: str | None = None):
     return users
 
 
+# The statement is compiled once per process (per database and device model) and then run with
+# each request's ids: building it through the ORM on every request cost more than running it.
+_USER, _DEVICE = -7_391_001, -7_391_002  # placeholders no row ever has
+_statements: dict[tuple, tuple[str, list]] = {}
+
+
+def _statement(persistent_id: str | None) -> tuple[str, list, int | None]:
+    device = _device(persistent_id)
+    model, device_id = device if device is not None else (None, None)
+    key = (connection.vendor, model)
+    if key not in _statements:
+        users = agents_with_roles(f"{model._meta.label_lower}/{_DEVICE}" if model else None).filter(pk=_USER)
+        _statements[key] = users.query.get_compiler(using=users.db).as_sql()
+    sql, params = _statements[key]
+    return sql, list(params), device_id
+
+
+def load_agent(user_id, persistent_id: str | None) -> User | None:
+    sql, params, device_id = _statement(persistent_id)
+    params = [int(user_id) if p == _USER else device_id if p == _DEVICE else p for p in params]
+    return next(iter(User.objects.raw(sql, params)), None)
+
+
 class AgentBackend(ModelBackend):
     """ModelBackend that reads the agent, their roles and their session's device in one statement."""
 
     def get_user(self, user_id):
-        user = agents_with_roles(_session_device.get()).filter(pk=user_id).first()
+        try:
+            user = load_agent(user_id, _session_device.get())
+        except (TypeError, ValueError):  # a session naming no valid id
+            return None
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
@@ -97,7 +124,7 @@ class AgentOTPMiddleware(OTPMiddleware):
             authenticated = user.is_authenticated  # loads the agent (AgentBackend) with the hint set
         finally:
             _session_device.reset(token)
-        holds = getattr(user, "device_holds", None) if authenticated else None
+        holds = getattr(user, "device_holds", None) if authenticated else None  # 0/1 on SQLite
         if holds is None:  # no device in the session, or a user loaded another way
             return super()._verify_user_sync(request, user)
         self._init_user_fields(user)
