@@ -13,6 +13,9 @@ admin.site.__class__ = DeskAdminSite
 admin.site.site_header = "Bulwark administration"
 admin.site.site_title = "Bulwark admin"
 
+# A database outage is answered 503 with a page that says so (config/errors.py).
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
