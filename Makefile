@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-secret-key-not-for-production-0123456789abcdefghijklmnop} \
 	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-testserver,localhost,127.0.0.1} HTTPS=0 DEBUG=0 CONN_MAX_AGE=0
 
-.PHONY: run test lint fmt bench migrate worker beat clean-venv
+.PHONY: run test lint fmt bench migrate worker beat sequencer clean-venv
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Bulwark needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -48,6 +48,10 @@ worker: $(VENV)/.installed
 
 beat: $(VENV)/.installed
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
+# With AUDIT_SEQUENCER=background: chains the audit entries requests leave pending.
+sequencer: $(VENV)/.installed
+	$(PY) manage.py run_audit_sequencer
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,11 +1,13 @@
-"""Appending many generated entries at once: for demo and benchmark data only.
+"""Appending many entries at once: the sequencer's batches, and demo and benchmark data.
 
-`services.record()` appends one entry per call, inside the caller's transaction. Loading a
-million generated entries that way takes hours, so `append_generated()` appends a batch the same
-way record() appends one: under the same chain lock, continuing from the head it reads under that
-lock, with seq, prev_hash and hash computed by `chain` exactly as record() does. The result is a
-chain `verify_audit` accepts. The rows go in with COPY (PostgreSQL) or one executemany (SQLite):
-the model's own bulk_create stays refused, so application code cannot take this path by accident.
+`services.record()` appends one entry per call (AUDIT_SEQUENCER=inline) or leaves it pending for
+the sequencer (background). `append_batch()` appends many the same way record() appends one:
+under the chain lock the caller holds, continuing from the head it reads under that lock, with
+seq, prev_hash and hash computed by `chain` exactly as record() does, so the result is a chain
+`verify_audit` accepts. The rows go in with COPY (PostgreSQL) or one executemany (SQLite): the
+model's own bulk_create stays refused, so application code cannot take this path by accident.
+`append_generated()` is that for generated data (`seed_bulk`, `make bench`); the sequencer
+(audit.sequencer) is the other caller.
 """
 
 import json
@@ -16,7 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from . import anchors, chain
-from .models import redact_free_text
+from .models import PendingEntry, redact_free_text
 
 COLUMNS = chain.STORED_FIELDS  # COPY writes the columns an entry is hashed and stored with
 
@@ -46,6 +48,12 @@ class GeneratedEntry:
 def append_generated(entries: Iterable[GeneratedEntry]) -> int:
     """Chain `entries` after the current head, in the given order; returns the new head's seq."""
     chain.lock_chain()
+    return append_batch(entries)
+
+
+def append_batch(entries: Iterable[GeneratedEntry]) -> int:
+    """Chain `entries` after the head, in order; the caller holds the chain lock in its transaction.
+    Returns the new head's seq (the old one when `entries` is empty); anchored once it commits."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT seq, hash FROM audit_auditentry ORDER BY seq DESC LIMIT 1")
         head = cursor.fetchone()
@@ -63,6 +71,31 @@ def append_generated(entries: Iterable[GeneratedEntry]) -> int:
         _insert(rows)
         anchors.anchor_on_commit(seq, prev_hash)
     return seq
+
+
+_PENDING_COLUMNS = tuple(f.column for f in PendingEntry._meta.concrete_fields if not f.primary_key)
+_PENDING_SQL = "INSERT INTO audit_pendingentry ({}) VALUES ({})".format(  # noqa: S608 (constant column names)
+    ", ".join(_PENDING_COLUMNS), ", ".join(["%s"] * len(_PENDING_COLUMNS))
+)
+_IP_FIELD = PendingEntry._meta.get_field("ip_address")
+
+
+def insert_pending(entry: GeneratedEntry) -> None:
+    """One pending entry (AUDIT_SEQUENCER=background), in one INSERT with no lock and no read.
+
+    This is on the path of every request that appends, so it skips the ORM's query compiler
+    (most of the cost of a save) and prepares the values as a save stores them: the free text
+    already redacted (record()), the address spelled by the model field, times as the backend
+    stores them, the JSON as text.
+    """
+    values = {
+        **{column: getattr(entry, column) for column in _PENDING_COLUMNS},
+        "created_at": connection.ops.adapt_datetimefield_value(entry.created_at),
+        "ip_address": _IP_FIELD.get_prep_value(entry.ip_address),
+        "data": json.dumps(entry.data, ensure_ascii=False),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [values[column] for column in _PENDING_COLUMNS])
 
 
 def _insert(rows: list[tuple]) -> None:

@@ -152,6 +152,47 @@ class AuditEntry(models.Model):
         return json.dumps(self.data, ensure_ascii=False, sort_keys=True) if self.data else ""
 
 
+class PendingEntry(models.Model):
+    """An entry written but not chained yet (AUDIT_SEQUENCER=background): what it says, without seq
+    and hashes.
+
+    A request inserts one with no lock at all; the sequencer (audit.sequencer) takes pending rows
+    in id order, appends them to the chain in one transaction under the chain lock, and deletes
+    them in that same transaction, so each is chained exactly once or, if the sequencer dies,
+    not at all yet. Nothing updates a pending row (a trigger refuses it): what a request wrote is
+    what gets hashed. verify_audit counts them and fails when one waits too long.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    actor_label = RedactedCharField(max_length=254, blank=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    incident_id = models.BigIntegerField(null=True, blank=True)
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = RedactedCharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=36, blank=True)
+    data = RedactedJSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"pending {self.action} by {self.actor_label or 'system'}"
+
+    @property
+    def action_label(self) -> str:
+        return AuditEntry.action_label.fget(self)
+
+    @property
+    def data_text(self) -> str:
+        return AuditEntry.data_text.fget(self)
+
+
 def redact_free_text(entry) -> None:
     """Card numbers out of an entry's free text (its redacting fields), before it is hashed.
 

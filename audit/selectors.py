@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AuditEntry
+from .models import AuditEntry, PendingEntry
 
 PAGE_SIZE = 50
 
@@ -20,6 +20,10 @@ PAGE_SIZE = 50
 class EntryPage:
     entries: list[AuditEntry]
     older_before: int | None  # pass as ?before= for the next (older) page; None on the last page
+    # First page only: matching entries written but not chained yet (AUDIT_SEQUENCER=background),
+    # newest first, at most one page of them; `more_pending` when there are more.
+    pending: list[PendingEntry] = ()
+    more_pending: bool = False
 
 
 def _day_start(day: date) -> datetime:
@@ -28,6 +32,7 @@ def _day_start(day: date) -> datetime:
 
 def filtered_entries(
     *,
+    model: type[AuditEntry | PendingEntry] = AuditEntry,
     actor_id: int | None = None,
     action: str | None = None,
     incident_id: int | None = None,
@@ -35,8 +40,9 @@ def filtered_entries(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[AuditEntry]:
-    """Entries matching every given filter; dates are whole days in the desk's time zone."""
-    qs = AuditEntry.objects.all()
+    """Entries matching every given filter; dates are whole days in the desk's time zone.
+    `model`: chained entries, or those still pending."""
+    qs = model.objects.all()
     if actor_id is not None:
         qs = qs.filter(actor_id=actor_id)
     if action:
@@ -53,13 +59,22 @@ def filtered_entries(
 
 
 def entry_page(filters: dict, *, before: int | None = None, size: int = PAGE_SIZE) -> EntryPage:
-    """One page of matching entries, newest first, older than `before` when given. One query."""
+    """One page of matching entries, newest first, older than `before` when given. One query, and
+    one more on the first page for the matching entries still waiting to be chained."""
     qs = filtered_entries(**filters)
     if before is not None:
         qs = qs.filter(seq__lt=before)
     rows = list(qs.order_by("-seq")[: size + 1])
     entries = rows[:size]
-    return EntryPage(entries=entries, older_before=entries[-1].seq if len(rows) > size else None)
+    pending = []
+    if before is None:
+        pending = list(filtered_entries(model=PendingEntry, **filters).order_by("-id")[: size + 1])
+    return EntryPage(
+        entries=entries,
+        older_before=entries[-1].seq if len(rows) > size else None,
+        pending=pending[:size],
+        more_pending=len(pending) > size,
+    )
 
 
 def head_seq() -> int:

@@ -87,6 +87,25 @@ def _sqlite_uninstall_sql(tables=APPEND_ONLY_TABLES) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {table}_no_{op} " for table in tables for op in ("update", "delete")]
 
 
+# Entries waiting for the sequencer: inserted by requests and deleted by the sequencer once chained,
+# never changed in between, so what a request wrote is what gets hashed.
+PENDING_TABLE = "audit_pendingentry"
+
+
+def pending_install_sql(vendor: str) -> list[str]:
+    name = f"{PENDING_TABLE}_no_update"
+    if vendor == "postgresql":
+        return [
+            f'DROP TRIGGER IF EXISTS {name} ON "{PENDING_TABLE}"',
+            f'CREATE TRIGGER {name} BEFORE UPDATE ON "{PENDING_TABLE}" FOR EACH ROW EXECUTE FUNCTION {_PG_FUNCTION}()',
+            f'ALTER TABLE "{PENDING_TABLE}" ENABLE ALWAYS TRIGGER {name}',
+        ]
+    return [
+        f'CREATE TRIGGER IF NOT EXISTS {name} BEFORE UPDATE ON "{PENDING_TABLE}" '
+        f"BEGIN SELECT RAISE(ABORT, 'UPDATE on {PENDING_TABLE} refused: a pending audit entry cannot change'); END"
+    ]
+
+
 def install_sql(vendor: str) -> list[str]:
     if vendor == "postgresql":
         return _pg_install_sql()
@@ -147,6 +166,8 @@ PG_REVOKE_SQL = _pg_revoke_sql(APPEND_ONLY_TABLES, _CHANGES)
 # that could add a row could make a renamed content type look legitimate.
 OWNER_WRITTEN_TABLES = ("audit_formerlabel",)
 PG_REVOKE_WRITES_SQL = _pg_revoke_sql(OWNER_WRITTEN_TABLES, ("INSERT", *_CHANGES))
+# The sequencer deletes the pending entries it chained (as the application role); no one updates them.
+PG_REVOKE_PENDING_SQL = _pg_revoke_sql((PENDING_TABLE,), ("UPDATE", "TRUNCATE", "TRIGGER", "REFERENCES"))
 
 
 def revoke_changes_from_non_owners(connection=default_connection) -> None:
@@ -156,6 +177,7 @@ def revoke_changes_from_non_owners(connection=default_connection) -> None:
         with connection.cursor() as cursor:
             cursor.execute(PG_REVOKE_SQL)
             cursor.execute(PG_REVOKE_WRITES_SQL)
+            cursor.execute(PG_REVOKE_PENDING_SQL)
 
 
 @contextmanager

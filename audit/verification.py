@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from . import chain
 from .anchors import Anchor
-from .models import AuditAction, AuditEntry, FormerLabel
+from .models import AuditAction, AuditEntry, FormerLabel, PendingEntry
 
 LOGENTRY_TARGET = "auditlog.logentry"
 
@@ -38,6 +39,9 @@ class Verification:
     anchors_checked: int = 0
     newest_anchor_seq: int = 0
     field_changes_checked: int = 0
+    pending: int = 0  # entries written but not chained yet (AUDIT_SEQUENCER=background)
+    oldest_pending_seconds: float = 0.0
+    stalled: str = ""  # why the chain is not current although intact (an entry waited too long)
     broken_seq: int | None = None
     broken_logentry: int | None = None
     reason: str = ""
@@ -45,7 +49,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return self.broken_seq is None and self.broken_logentry is None
+        return self.broken_seq is None and self.broken_logentry is None and not self.stalled
 
     @property
     def per_second(self) -> float:
@@ -194,6 +198,19 @@ class _FieldChanges:
                     content_type_id, digests = self.unnamed.pop(log_id)
                     self._compare(log_id, seq, str(data.get("digest")), label, content_type_id, digests.get(label))
         if self.unnamed:
+            # Rows whose entry waits for the sequencer: named by a pending entry, checked the same way.
+            waiting = PendingEntry.objects.filter(
+                action=AuditAction.MODEL_CHANGED, target_type=LOGENTRY_TARGET
+            ).values_list("data", flat=True)
+            for data in waiting.iterator():
+                log_id = int(data.get("logentry", 0))
+                if log_id in self.unnamed:
+                    label = str(data.get("model"))
+                    content_type_id, digests = self.unnamed.pop(log_id)
+                    self._compare(
+                        log_id, upto_seq + 1, str(data.get("digest")), label, content_type_id, digests.get(label)
+                    )
+        if self.unnamed:
             log_id = min(self.unnamed)
             raise _Broken(
                 f"field-change entry (auditlog) #{log_id} is not in the chain (written outside it)",
@@ -206,6 +223,7 @@ def verify_chain(
     *,
     batch_size: int = 5000,
     max_unanchored_age: timedelta | None = None,
+    max_pending_age: timedelta | None = None,
     now: datetime | None = None,
 ) -> Verification:
     """Check the chain from seq 1 to the current head against itself, against `anchors`, and
@@ -214,6 +232,7 @@ def verify_chain(
     With `max_unanchored_age`, entries after the newest anchor must all be younger than that:
     anchoring runs within seconds of every append, so an older unanchored entry means anchoring
     stopped (or its anchors were lost), and deletions of the newest entries could go unseen.
+    With `max_pending_age`, no entry may have waited longer than that for the sequencer.
     """
     started = time.perf_counter()
     result = Verification()
@@ -277,5 +296,23 @@ def verify_chain(
     result.field_changes_checked = changes.checked
     if result.ok:
         result.head_seq, result.head_hash = prev_seq, prev_hash
+    _check_pending(result, max_pending_age, now or timezone.now())
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _check_pending(result: Verification, max_age: timedelta | None, now: datetime) -> None:
+    """Count the entries waiting for the sequencer; one older than `max_age` means it stopped."""
+    pending = PendingEntry.objects.aggregate(count=Count("id"), oldest=Min("created_at"))
+    result.pending = pending["count"]
+    if pending["oldest"] is None:
+        return
+    age = now - pending["oldest"]
+    result.oldest_pending_seconds = max(age.total_seconds(), 0.0)
+    if max_age is not None and age > max_age:
+        result.stalled = (
+            f"{result.pending} entries are not chained yet, the oldest written {age.total_seconds():.0f} s ago "
+            f"(the sequencer chains within a second; allowed {max_age.total_seconds():.0f} s): "
+            "is run_audit_sequencer running?"
+        )
+        result.reason = result.reason or result.stalled

@@ -1,7 +1,10 @@
 """Audit trail benchmark (not a test; run it by hand, it prints figures and never asserts).
 
 1. Appends per second through audit.services.record() with 1 and 8 writers, beside a plain
-   INSERT of the same columns into a comparable table without chain, lock or hash, in the same run.
+   INSERT of the same columns into a comparable table without chain, lock or hash, in the same run:
+   inline (each append chained under the chain lock) and background (appends left pending, a
+   sequencer thread chaining them meanwhile, as `run_audit_sequencer` does), with how long the
+   sequencer took to chain the last of them after the writers stopped.
 2. verify_audit speed: the chain is filled up to --entries (default 1,000,000) with generated,
    correctly hashed entries (COPY on PostgreSQL), then walked once.
 
@@ -13,28 +16,31 @@ It appends to the audit chain, which can never be emptied: give it a database of
 
 import argparse
 import json
+import multiprocessing
 import os
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from audit import chain  # noqa: E402
-from audit.models import AuditAction, AuditEntry  # noqa: E402
+from audit.models import AuditAction, AuditEntry, PendingEntry  # noqa: E402
 from audit.services import record  # noqa: E402
 from audit.verification import verify_chain  # noqa: E402
 
@@ -71,25 +77,52 @@ def plain_insert(n: int) -> None:
 
 
 def audited_insert(n: int) -> None:
-    record(AuditAction.INCIDENT_VIEWED, incident_id=n, n=n)
+    with transaction.atomic():  # a request's transaction
+        record(AuditAction.INCIDENT_VIEWED, incident_id=n, n=n)
+
+
+def background_rate(writers: int, per: int) -> tuple[float, float]:
+    """record() with AUDIT_SEQUENCER=background while `run_audit_sequencer` runs beside, as in
+    production (its own process); returns the append rate and the seconds the sequencer needed
+    after the last append to chain everything."""
+    settings.AUDIT_SEQUENCER = "background"
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "run_audit_sequencer", "--interval", "0.05"],
+        env={**os.environ, "AUDIT_SEQUENCER": "background", "LOG_LEVEL": "WARNING"},
+    )
+    try:
+        appended = rate(audited_insert, writers, per)
+        done = time.perf_counter()
+        while PendingEntry.objects.exists():
+            time.sleep(0.01)
+        lag = time.perf_counter() - done
+    finally:
+        runner.terminate()
+        runner.wait(30)
+        settings.AUDIT_SEQUENCER = "inline"
+    return appended, lag
 
 
 def rate(operation, writers: int, per_writer: int) -> float:
-    barrier = threading.Barrier(writers + 1)
+    """Appends per second by `writers` processes (as web workers are: no shared GIL), each with
+    its own connection, started together."""
+    connections.close_all()  # each child opens its own
+    forking = multiprocessing.get_context("fork")
+    barrier = forking.Barrier(writers + 1)
 
     def work(w):
         barrier.wait()
         for i in range(per_writer):
             operation(w * per_writer + i)
-        connection.close()
+        connections.close_all()
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
-    for thread in threads:
-        thread.start()
+    children = [forking.Process(target=work, args=(w,)) for w in range(writers)]
+    for child in children:
+        child.start()
     barrier.wait()
     started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    for child in children:
+        child.join()
     return writers * per_writer / (time.perf_counter() - started)
 
 
@@ -146,10 +179,13 @@ def main() -> None:
     for writers in (1, 8):
         per = max(1, args.appends // writers)
         plain = rate(plain_insert, writers, per)
-        audited = rate(audited_insert, writers, per)
+        inline = rate(audited_insert, writers, per)
+        background, lag = background_rate(writers, per)
+        plain_after = rate(plain_insert, writers, per)  # the machine's load comes and goes: both sides
+        plain = (plain + plain_after) / 2
         print(
-            f"  {writers} writer(s): record() {audited:8.0f}/s   plain INSERT {plain:8.0f}/s   "
-            f"record/plain = {audited / plain:.2f}"
+            f"  {writers} writer(s): plain INSERT {plain:8.0f}/s   inline {inline:8.0f}/s ({inline / plain:.2f})   "
+            f"background {background:8.0f}/s ({background / plain:.2f}), all chained {lag:.2f} s after the last"
         )
 
     started = time.perf_counter()

@@ -199,6 +199,14 @@ AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-a
 AUDIT_ANCHOR_INTERVAL_SECONDS = env.float("AUDIT_ANCHOR_INTERVAL_SECONDS", default=1.0)
 # verify_audit fails when an entry older than this has no anchor at or after it.
 AUDIT_ANCHOR_MAX_AGE_SECONDS = env.int("AUDIT_ANCHOR_MAX_AGE_SECONDS", default=60)
+# inline: each entry is chained in its own request, under the chain lock (one process, SQLite,
+# `make run`). background: requests only insert pending entries and `manage.py run_audit_sequencer`
+# chains them within a second (production: appends from many processes do not wait on each other).
+AUDIT_SEQUENCER = env.str("AUDIT_SEQUENCER", default="inline")
+if AUDIT_SEQUENCER not in ("inline", "background"):
+    raise ImproperlyConfigured(f"AUDIT_SEQUENCER must be inline or background, not {AUDIT_SEQUENCER!r}.")
+# verify_audit fails when an entry has waited longer than this to be chained (the sequencer stopped).
+AUDIT_MAX_PENDING_SECONDS = env.int("AUDIT_MAX_PENDING_SECONDS", default=60)
 
 # Campaign detection: how far back the same attacker IP or network links other customers' incidents.
 CAMPAIGN_WINDOW_DAYS = env.int("CAMPAIGN_WINDOW_DAYS", default=14)
@@ -308,6 +316,8 @@ CELERY_BEAT_SCHEDULE = {
     # Copy the audit chain head outside the database (audit/anchors.py).
     # Every process also anchors its own appends within a second; this covers one that died first.
     "audit-anchor-chain-head": {"task": "audit.anchor_chain_head", "schedule": 30.0},
+    # AUDIT_SEQUENCER=background: chain what is pending while run_audit_sequencer is down.
+    "audit-chain-pending": {"task": "audit.chain_pending", "schedule": 10.0},
     # Re-enqueue customer emails left queued (broker down) or sending (worker killed).
     "outbox-sweep": {"task": "incidents.tasks.sweep_customer_updates", "schedule": 60.0},
     # SLA and breach-notification clocks about to run out or run out: alert each team once.

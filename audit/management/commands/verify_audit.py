@@ -39,11 +39,21 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc), returncode=2) from exc
         max_age = timedelta(seconds=settings.AUDIT_ANCHOR_MAX_AGE_SECONDS) if anchor_list else None
-        result = verify_chain(anchor_list, batch_size=batch_size, max_unanchored_age=max_age)
+        result = verify_chain(
+            anchor_list,
+            batch_size=batch_size,
+            max_unanchored_age=max_age,
+            max_pending_age=timedelta(seconds=settings.AUDIT_MAX_PENDING_SECONDS),
+        )
         self.stdout.write(
             f"Checked {result.checked} entries, {result.field_changes_checked} field changes and "
             f"{result.anchors_checked} anchors in {result.seconds:.2f} s ({result.per_second:,.0f} entries/s)."
         )
+        if result.pending:
+            self.stdout.write(
+                f"{result.pending} entries wait to be chained (oldest {result.oldest_pending_seconds:.1f} s); "
+                "they are not covered by this check yet."
+            )
         unanchored = result.ok and not no_anchors and not anchor_list and result.head_seq > 0
         if no_anchors:
             self.stderr.write("warning: --no-anchors: the chain is checked against itself only.")
@@ -59,10 +69,13 @@ class Command(BaseCommand):
                 field_changes_checked=result.field_changes_checked,
                 anchors_checked=result.anchors_checked,
                 head_seq=result.head_seq,
+                pending=result.pending,
                 broken_seq=result.broken_seq,
                 broken_logentry=result.broken_logentry,
                 reason=result.reason or ("no anchors" if refused else ""),
             )
+        if result.stalled and result.broken_seq is None and result.broken_logentry is None:
+            raise CommandError(f"Audit chain intact but NOT CURRENT: {result.stalled}", returncode=1)
         if not result.ok:
             where = (
                 f"entry #{result.broken_seq}"
