@@ -1,12 +1,12 @@
 """Customer emails through the outbox: a CustomerUpdate row is written in the transaction that
-decides the customer must hear, and a Celery task sends it after commit.
+decides the customer must hear, and a Celery task sends it after commit (the rows one transaction
+queues go to the workers together, as batches).
 
 Content is rendered when the row is written, so the incident shows exactly what the customer
 gets; the task sends what is stored (delivery.py). Whoever queues an email (the playbook kernel, an account
 change) supplies the template's context: nothing here knows the playbook.
 """
 
-from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
@@ -54,7 +54,7 @@ def queue(
         template=template,
         language=language,
     )
-    transaction.on_commit(lambda: tasks.enqueue(update.pk))
+    tasks.enqueue_on_commit(update.pk)
     return update
 
 
@@ -89,5 +89,5 @@ def requeue(update: CustomerUpdate, *, address_of_record: str, actor=None) -> Cu
         attempts_before=update.attempts,
         address_changed=address_changed,
     )
-    transaction.on_commit(lambda: tasks.enqueue(update.pk))
+    tasks.enqueue_on_commit(update.pk)
     return update
