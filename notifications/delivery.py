@@ -28,6 +28,7 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
 from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit import services as audit
@@ -56,11 +57,11 @@ class PermanentDeliveryError(Exception):
     """Sending can never succeed as the row stands (bad address, SMTP 5xx): no retries."""
 
 
-def message_id_for(update: CustomerUpdate) -> str:
+def message_id_for(idempotency_key: str) -> str:
     """A Message-ID derived from the idempotency key: the same on every attempt, so a receiving
     server or mail client that sees a redelivered copy can tell it is the same email."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "bulwark.localhost"
-    local = re.sub(r"[^A-Za-z0-9._-]", ".", update.idempotency_key)
+    local = re.sub(r"[^A-Za-z0-9._-]", ".", idempotency_key)
     return f"<{local}@{clean_header(domain).replace(' ', '')}>"
 
 
@@ -177,13 +178,15 @@ def _claim(ids: list[int], lease: str, outcome: Outcome) -> list[CustomerUpdate]
             record_sent(already)
         now = timezone.now()
         claimed = [row for row in rows if row.pk not in done]
+        CustomerUpdate.objects.filter(pk__in=[row.pk for row in claimed]).update(
+            status=UpdateStatus.SENDING, attempts=F("attempts") + 1, claimed_by=lease, updated_at=now, retry_at=None
+        )
         for row in claimed:
             row.status, row.attempts, row.claimed_by = UpdateStatus.SENDING, row.attempts + 1, lease
-            row.message_id = row.message_id or message_id_for(row)
             row.updated_at, row.retry_at = now, None
-        CustomerUpdate.objects.bulk_update(
-            claimed, ["status", "attempts", "claimed_by", "message_id", "updated_at", "retry_at"]
-        )
+            if not row.message_id:  # set when queued; rows written otherwise get theirs now
+                row.message_id = message_id_for(row.idempotency_key)
+                row.save(update_fields=["message_id"])
     outcome.statuses.update({row.pk: row.status for row in already})
     return claimed
 

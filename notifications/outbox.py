@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.models import AuditAction
 
-from . import tasks
+from . import delivery, tasks
 from .catalog import ACCOUNT_TEMPLATES, FIXED_RECIPIENT_TEMPLATES, SECRET_TEMPLATES, TEMPLATES
 from .models import CustomerUpdate, UpdateStatus
 from .rendering import email_language, render_update
@@ -43,6 +43,7 @@ def queue(
         body_html=html,
         context={k: v for k, v in context.items() if k != "code"},
         idempotency_key=key,
+        message_id=delivery.message_id_for(key),
         created_by=actor,
     )
     audit.record(
