@@ -14,6 +14,7 @@ schedule the retries of emails the mail server turned away for now.
 """
 
 import contextlib
+import functools
 import logging
 import random
 import re
@@ -206,10 +207,16 @@ def _send(update: CustomerUpdate) -> None:
         return
     encoding = message.encoding or settings.DEFAULT_CHARSET
     smtp.send(
-        sanitize_address(message.from_email, encoding),
-        sanitize_address(update.recipient, encoding),
+        _envelope_address(message.from_email, encoding),
+        _envelope_address(update.recipient, encoding),
         message.message().as_bytes(linesep="\r\n"),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _envelope_address(address: str, encoding: str) -> str:
+    """The address as Django's SMTP backend puts it on the envelope (parsing it is not cheap)."""
+    return sanitize_address(address, encoding)
 
 
 def _record(sent, failures, final_attempt: bool, outcome: Outcome) -> None:
