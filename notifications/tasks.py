@@ -94,13 +94,14 @@ class _Pending:
 
 def enqueue_on_commit(update_id: int) -> None:
     """Enqueue the row when the current transaction commits, in one batch with the other rows it
-    queued (a rolled-back savepoint takes its callback along; the next row starts a new batch)."""
+    queued: the callback registered last carries every id (those registered before it become
+    no-ops), so the batch goes when that one runs. A savepoint rolled back after it drops the
+    whole batch; the sweeper sends the committed rows of it SWEEP_QUEUED_AFTER later."""
     conn = transaction.get_connection()
-    pending = getattr(conn, "_outbox_pending", None)
-    if pending is not None and conn.in_atomic_block and any(f == pending.flush for _s, f, _r in conn.run_on_commit):
-        pending.ids.append(update_id)
-        return
+    previous = getattr(conn, "_outbox_pending", None)
     pending = conn._outbox_pending = _Pending()
+    if previous is not None and conn.in_atomic_block and any(f == previous.flush for _s, f, _r in conn.run_on_commit):
+        pending.ids, previous.ids = previous.ids, []
     pending.ids.append(update_id)
     transaction.on_commit(pending.flush)
 
