@@ -80,22 +80,29 @@ _PENDING_SQL = "INSERT INTO audit_pendingentry ({}) VALUES ({})".format(  # noqa
 _IP_FIELD = PendingEntry._meta.get_field("ip_address")
 
 
-def insert_pending(entry: GeneratedEntry) -> None:
-    """One pending entry (AUDIT_SEQUENCER=background), in one INSERT with no lock and no read.
+def insert_pending(entries: list[GeneratedEntry]) -> None:
+    """Pending entries (AUDIT_SEQUENCER=background), inserted with no lock and no read.
 
     This is on the path of every request that appends, so it skips the ORM's query compiler
     (most of the cost of a save) and prepares the values as a save stores them: the free text
     already redacted (record()), the address spelled by the model field, times as the backend
     stores them, the JSON as text.
     """
-    values = {
-        **{column: getattr(entry, column) for column in _PENDING_COLUMNS},
+    rows = [_pending_row(entry) for entry in entries]
+    with connection.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(_PENDING_SQL, rows[0])
+        else:
+            cursor.executemany(_PENDING_SQL, rows)
+
+
+def _pending_row(entry: GeneratedEntry) -> list:
+    prepared = {
         "created_at": connection.ops.adapt_datetimefield_value(entry.created_at),
         "ip_address": _IP_FIELD.get_prep_value(entry.ip_address),
         "data": json.dumps(entry.data, ensure_ascii=False),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_PENDING_SQL, [values[column] for column in _PENDING_COLUMNS])
+    return [prepared[column] if column in prepared else getattr(entry, column) for column in _PENDING_COLUMNS]
 
 
 def _insert(rows: list[tuple]) -> None:

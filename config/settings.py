@@ -312,6 +312,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Where the outbox keeps its "accepted" marks and worker leases (notifications.marks); empty: the
+# broker's Redis. Without either (the embedded default) there are none.
+OUTBOX_REDIS_URL = env("OUTBOX_REDIS_URL", default="")
 CELERY_BEAT_SCHEDULE = {
     # Copy the audit chain head outside the database (audit/anchors.py).
     # Every process also anchors its own appends within a second; this covers one that died first.
@@ -319,7 +322,8 @@ CELERY_BEAT_SCHEDULE = {
     # AUDIT_SEQUENCER=background: chain what is pending while run_audit_sequencer is down.
     "audit-chain-pending": {"task": "audit.chain_pending", "schedule": 10.0},
     # Re-enqueue customer emails left queued (broker down) or sending (worker killed).
-    "outbox-sweep": {"task": "incidents.tasks.sweep_customer_updates", "schedule": 60.0},
+    # Every 5 s: a row a dead worker left comes back within seconds (notifications.tasks).
+    "outbox-sweep": {"task": "incidents.tasks.sweep_customer_updates", "schedule": 5.0},
     # SLA and breach-notification clocks about to run out or run out: alert each team once.
     "sla-breach-tick": {"task": "incidents.tasks.sla_breach_tick", "schedule": 60.0},
 }

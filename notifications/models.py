@@ -41,6 +41,11 @@ class CustomerUpdate(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = RedactedTextField(blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    # Who holds a `sending` row: the lease a live worker keeps fresh (notifications.marks); "" when
+    # no lease store is configured (the embedded default).
+    claimed_by = models.CharField(max_length=100, blank=True)
+    # A row waiting for its next retry is not due before this (the sweeper leaves it alone until then).
+    retry_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

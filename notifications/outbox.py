@@ -1,18 +1,18 @@
 """Customer emails through the outbox: a CustomerUpdate row is written in the transaction that
-decides the customer must hear, and a Celery task sends it after commit.
+decides the customer must hear, and a Celery task sends it after commit (the rows one transaction
+queues go to the workers together, as batches).
 
 Content is rendered when the row is written, so the incident shows exactly what the customer
 gets; the task sends what is stored (delivery.py). Whoever queues an email (the playbook kernel, an account
 change) supplies the template's context: nothing here knows the playbook.
 """
 
-from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
 from audit.models import AuditAction
 
-from . import tasks
+from . import delivery, tasks
 from .catalog import ACCOUNT_TEMPLATES, FIXED_RECIPIENT_TEMPLATES, SECRET_TEMPLATES, TEMPLATES
 from .models import CustomerUpdate, UpdateStatus
 from .rendering import email_language, render_update
@@ -43,6 +43,7 @@ def queue(
         body_html=html,
         context={k: v for k, v in context.items() if k != "code"},
         idempotency_key=key,
+        message_id=delivery.message_id_for(key),
         created_by=actor,
     )
     audit.record(
@@ -54,7 +55,7 @@ def queue(
         template=template,
         language=language,
     )
-    transaction.on_commit(lambda: tasks.enqueue(update.pk))
+    tasks.enqueue_on_commit(update.pk)
     return update
 
 
@@ -89,5 +90,5 @@ def requeue(update: CustomerUpdate, *, address_of_record: str, actor=None) -> Cu
         attempts_before=update.attempts,
         address_changed=address_changed,
     )
-    transaction.on_commit(lambda: tasks.enqueue(update.pk))
+    tasks.enqueue_on_commit(update.pk)
     return update

@@ -10,10 +10,10 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import transaction
 
 from incidents import services, verification
 from incidents.models import Incident, Stage
-from notifications import outbox
 from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory, UserFactory
 
@@ -67,7 +67,7 @@ def after_commit_at_once(request, monkeypatch):
     marker = request.node.get_closest_marker("django_db")
     if marker and marker.kwargs.get("transaction"):
         return
-    monkeypatch.setattr(outbox.transaction, "on_commit", lambda func, using=None, robust=False: func())
+    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
 
 
 def fresh(incident) -> Incident:

@@ -5,187 +5,22 @@ The SMTP server counts deliveries by the X-Bulwark-Update header (the outbox row
 key), which is what "exactly once" is measured by. Every wait polls with a deadline.
 """
 
-import asyncio
-import email
-import os
-import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from incidents import emails, services
 from notifications import tasks
 from notifications.models import CustomerUpdate
 from tests.factories import CustomerFactory
+from tests.notifications.stack import DEADLINE, free_port, use_broker, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-CELERY = Path(sys.executable).with_name("celery")
-DEADLINE = 60  # seconds any one wait may take before the test fails
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, *, timeout: float = DEADLINE, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Inbox:
-    """An SMTP server's handler that keeps every accepted message, with knobs for faults."""
-
-    def __init__(self):
-        self.messages: list[email.message.Message] = []
-        self.envelopes: list[list[str]] = []
-        self.data_attempts: Counter = Counter()
-        self.transient_failures = 0  # answer 451 to the first N attempts of each message
-        self.hold_after: int | None = None  # keep the Nth accepted message's 250 back until released
-        self.holding = threading.Event()
-        self.release = threading.Event()
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.endswith("@reject.example"):
-            return f"550 5.1.1 <{address}>: no such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.original_content or envelope.content)
-        key = message["X-Bulwark-Update"]
-        with self._lock:
-            self.data_attempts[key] += 1
-            if self.data_attempts[key] <= self.transient_failures:
-                return "451 4.3.0 Mailbox busy, try again later"
-            self.messages.append(message)
-            self.envelopes.append(list(envelope.rcpt_tos))
-            hold = self.hold_after is not None and len(self.messages) == self.hold_after
-        if hold:
-            # The message is ours (queued, as a real server would have it) but the client has not
-            # heard "250" yet: the window in which a dying worker cannot record the send.
-            self.holding.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, DEADLINE)
-        return "250 2.0.0 Message accepted for delivery"
-
-    def keys(self) -> Counter:
-        return Counter(m["X-Bulwark-Update"] for m in self.messages)
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    inbox.url = f"smtp://127.0.0.1:{controller.port}"
-    yield inbox
-    inbox.release.set()
-    controller.stop()
-
-
-def _use_broker(url: str | None) -> None:
-    """Point this process's Celery producer at `url`, None for the configured broker.
-
-    The write URL is the one setting that beats the CELERY_BROKER_URL environment variable, and
-    the connection pools cache the old connection, so both are reset.
-    """
-    from config.celery import app
-
-    app.conf.broker_write_url = url
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker(postgres, redis_broker):
-    """A real broker for this test: Redis, emptied first; tasks are no longer run in-process."""
-    import redis
-
-    from config.celery import app
-
-    redis.Redis.from_url(redis_broker).flushdb()
-    previous, app.conf.task_always_eager = app.conf.task_always_eager, False
-    _use_broker(None)
-    yield redis_broker
-    app.conf.task_always_eager = previous
-    _use_broker(None)
-    redis.Redis.from_url(redis_broker).flushdb()
-
-
-class Worker:
-    """`celery worker` as a child process, against the test database."""
-
-    def __init__(self, broker_url: str, smtp_url: str, log: Path, pool: str = "solo"):
-        db = connection.settings_dict
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "CELERY_BROKER_URL": broker_url,
-            "EMAIL_URL": smtp_url,
-            "EMAIL_RETRY_BASE_SECONDS": "0.2",
-            "CONN_MAX_AGE": "0",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.args = [str(CELERY), "-A", "config", "worker", f"--pool={pool}", "--without-gossip", "--without-mingle"]
-        if pool == "threads":
-            self.args.append("--concurrency=4")
-        self.log = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "Worker":
-        with self.log.open("a") as out:
-            self.process = subprocess.Popen(
-                [*self.args, "--loglevel=WARNING"], env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-        return self
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def worker(broker, smtp, tmp_path):
-    started: list[Worker] = []
-
-    def start(*, broker_url: str = broker, pool: str = "solo") -> Worker:
-        started.append(Worker(broker_url, smtp.url, tmp_path / "worker.log", pool).start())
-        return started[-1]
-
-    yield start
-    for each in started:
-        each.stop()
-    # A dead worker's database sessions end a moment after the process: wait, so that the flush
-    # after this test and the final DROP DATABASE do not meet them.
-    with connection.cursor() as cursor:
-        sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        wait_for(lambda: cursor.execute(sql) or cursor.fetchone()[0] == 0, timeout=15, what="worker sessions to end")
 
 
 def _counts(**filters) -> Counter:
@@ -235,10 +70,10 @@ def test_b_two_451_answers_then_delivery_with_attempts_recorded(worker, smtp, in
 
 def test_c_broker_outage_loses_nothing(worker, smtp, tier1, client, verified_client, tmp_path):
     """Agents keep working while the broker is down; the sweeper hands the rows over once it is back."""
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     redis_args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    _use_broker(url)  # nothing listens there yet: the broker is down
+    use_broker(url)  # nothing listens there yet: the broker is down
     customer = CustomerFactory(email="outage@example.org")
     incident = services.open_incident(customer=customer, channel="chat", summary="x", severity=3, actor=tier1)
     verified_client(tier1)
@@ -264,17 +99,13 @@ def test_c_broker_outage_loses_nothing(worker, smtp, tier1, client, verified_cli
         server.wait(10)
 
 
-def test_d_worker_killed_mid_send_every_update_delivered_once_by_key(worker, smtp, incident):
-    """SIGKILL the worker while the SMTP server holds one message it has already taken.
-
-    acks_late keeps the killed task's message unacknowledged; Redis would hand it back only
-    after the visibility timeout (an hour), so the sweeper is what recovers the row the dead
-    worker left `sending`. That row is the one case we cannot make exactly-once on our side:
-    the server has the message but the worker died before committing `sent`. It is sent again
-    with the same Message-ID and X-Bulwark-Update, so the receiving side can tell the copies
-    apart from new mail; this test asserts that exactly that row, and only it, arrives twice,
-    both copies carrying the same identifiers, and that counted by idempotency key every
-    update arrives exactly once.
+def test_d_worker_killed_while_the_server_holds_its_250_that_one_email_arrives_twice(worker, smtp, incident):
+    """SIGKILL the worker while the SMTP server holds one message it has already taken, before the
+    worker has heard "250": the one window no client can close (the acceptance is still on the
+    wire). The worker never marked it accepted, so once its lease has expired the sweeper queues
+    the row again and it is sent a second time, with the same Message-ID and X-Bulwark-Update,
+    so the receiving side can tell the copies apart from new mail. Exactly that row, and only it,
+    arrives twice; counted by idempotency key every update arrives exactly once.
     """
     ids = _queue_many(incident, 40, "kill")
     smtp.hold_after = 15
@@ -286,8 +117,12 @@ def test_d_worker_killed_mid_send_every_update_delivered_once_by_key(worker, smt
     assert _counts()["sent"] == 14
 
     worker()
-    assert tasks.sweep(queued_after=timedelta(0), sending_after=timedelta(0)) >= 1
-    wait_for(lambda: _counts()["sent"] == 41, what="all 41 emails sent after the restart")
+
+    def swept_and_sent():  # what beat does every few seconds
+        tasks.sweep(queued_after=timedelta(0))
+        return _counts()["sent"] == 41
+
+    wait_for(swept_and_sent, what="all 41 emails sent after the restart")
     keys = smtp.keys()
     assert set(keys) == set(CustomerUpdate.objects.values_list("idempotency_key", flat=True))
     assert {key for key, n in keys.items() if n > 1} == {in_flight.idempotency_key}

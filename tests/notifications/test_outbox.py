@@ -194,4 +194,14 @@ def test_backoff_doubles_with_jitter(settings):
     for retries, (low, high) in enumerate([(5, 10), (10, 20), (20, 40), (40, 80)]):
         delays = {tasks.backoff(retries) for _ in range(20)}
         assert all(low <= d <= high for d in delays) and len(delays) > 1
-    assert tasks.SWEEP_QUEUED_AFTER.total_seconds() > 80  # a row waiting for its retry is not swept
+
+
+def test_the_sweeper_leaves_a_row_waiting_for_its_retry_until_it_is_due(incident):
+    """A row the mail server turned away waits for its back-off (retry_at), not for the sweeper."""
+    waiting = _queued_row(incident, retry_at=timezone.now() + timedelta(seconds=80))
+    with time_machine.travel(timezone.now() + timedelta(seconds=60)):
+        assert tasks.sweep() == 0
+    with time_machine.travel(timezone.now() + timedelta(seconds=80) + tasks.SWEEP_QUEUED_AFTER):
+        assert tasks.sweep() == 1
+    waiting.refresh_from_db()
+    assert waiting.status == "sent"
