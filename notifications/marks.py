@@ -25,6 +25,7 @@ import threading
 import uuid
 from datetime import timedelta
 
+import redis
 from celery import current_app
 from django.conf import settings
 from django.db import connection
@@ -57,8 +58,6 @@ def _client():
         return None
     with _clients_lock:
         if url not in _clients:
-            import redis
-
             _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         return _clients[url]
 

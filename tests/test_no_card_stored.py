@@ -62,6 +62,7 @@ EXEMPT = {
     "notifications.CustomerUpdate.template": "an email template key chosen by the code",
     "notifications.CustomerUpdate.message_id": "a Message-ID the desk generates",
     "notifications.CustomerUpdate.idempotency_key": "a key the desk generates",
+    "notifications.CustomerUpdate.claimed_by": "the lease name a worker generates (host, pid, random)",
     "alerts.SlaAlert.key": "a key the desk generates",
     "audit.FormerLabel.label": "a model label a migration writes (app.model)",
     "accounts.User.password": "a password hash",

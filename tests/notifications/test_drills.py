@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.db import connection
 
 from incidents import services
 from notifications.models import CustomerUpdate
@@ -56,6 +57,11 @@ def stack(tmp_path):
     yield start
     for process in reversed(started):
         process.stop()
+    # Their database sessions end a moment after the processes: wait, so that the flush after this
+    # test and the final DROP DATABASE do not meet them.
+    with connection.cursor() as cursor:
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        wait_for(lambda: cursor.execute(sql) or cursor.fetchone()[0] == 0, timeout=15, what="sessions to end")
 
 
 def _verdict(name: str, rows: dict[str, str], inbox, **figures) -> dict:
