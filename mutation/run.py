@@ -68,7 +68,11 @@ MODULES = [
     Module(
         "playbook",
         "incidents/playbook.py",
-        ("tests/incidents/test_playbook.py", "tests/incidents/test_guards_against_mistakes.py"),
+        (
+            "tests/incidents/test_playbook_rules.py",
+            "tests/incidents/test_playbook.py",
+            "tests/incidents/test_guards_against_mistakes.py",
+        ),
     ),
     Module(
         "verification",
