@@ -78,6 +78,7 @@ MODULES = [
         "verification",
         "incidents/verification.py",
         (
+            "tests/incidents/test_verification_rules.py",
             "tests/incidents/test_verification.py",
             "tests/incidents/test_email_of_record.py",
             "tests/incidents/test_playbook.py",
