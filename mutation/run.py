@@ -95,7 +95,11 @@ MODULES = [
     ),
     Module("ipextract", "incidents/ipextract.py", ("tests/incidents/test_ip_extraction_and_card_masking.py",)),
     Module("sla", "incidents/sla.py", ("tests/alerts/test_sla_clocks_and_alerts.py",)),
-    Module("campaign triggers", "campaigns/triggers.py", ("tests/campaigns/test_detection_banner_and_decisions.py",)),
+    Module(
+        "campaign triggers",
+        "campaigns/triggers.py",
+        ("tests/campaigns/test_triggers.py", "tests/campaigns/test_detection_banner_and_decisions.py"),
+    ),
 ]
 KILLED = {"killed", "timeout", "caught by type check"}
 LINE = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+?)\s*$")
