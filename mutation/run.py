@@ -93,7 +93,11 @@ MODULES = [
             "tests/incidents/test_card_fields.py",
         ),
     ),
-    Module("ipextract", "incidents/ipextract.py", ("tests/incidents/test_ip_extraction_and_card_masking.py",)),
+    Module(
+        "ipextract",
+        "incidents/ipextract.py",
+        ("tests/incidents/test_ip_scope.py", "tests/incidents/test_ip_extraction_and_card_masking.py"),
+    ),
     Module("sla", "incidents/sla.py", ("tests/alerts/test_sla_clocks_and_alerts.py",)),
     Module(
         "campaign triggers",
