@@ -98,7 +98,9 @@ MODULES = [
         "incidents/ipextract.py",
         ("tests/incidents/test_ip_scope.py", "tests/incidents/test_ip_extraction_and_card_masking.py"),
     ),
-    Module("sla", "incidents/sla.py", ("tests/alerts/test_sla_clocks_and_alerts.py",)),
+    Module(
+        "sla", "incidents/sla.py", ("tests/incidents/test_sla_rules.py", "tests/alerts/test_sla_clocks_and_alerts.py")
+    ),
     Module(
         "campaign triggers",
         "campaigns/triggers.py",
