@@ -88,9 +88,9 @@ MODULES = [
         "redaction",
         "core/redaction.py",
         (
-            "tests/incidents/test_redaction_properties.py",
+            "tests/incidents/test_redaction_rules.py",
             "tests/incidents/test_ip_extraction_and_card_masking.py",
-            "tests/incidents/test_card_fields.py",
+            "tests/incidents/test_redaction_properties.py",
         ),
     ),
     Module(
