@@ -222,3 +222,65 @@ def test_where_the_code_may_go_is_said_whole(moved, customer, tier1, supervisor_
         "This customer has no previous address of record."
     )
     assert not CallerVerification.objects.filter(incident=other).exists()
+
+
+def test_the_current_verification_is_the_latest_created_and_the_latest_row_on_a_tie(incident, tier1, supervisor_agent):
+    with time_machine.travel(timezone.now(), tick=False):
+        sent = verification.send_code(incident, identified_by="email", actor=tier1)
+        done = verification.override(incident, reason="Known in branch", actor=supervisor_agent)
+    assert sent.created_at == done.created_at and verification.current_verification(incident) == done
+    backdated = CallerVerification.objects.create(
+        incident=incident,
+        identified_by="email",
+        created_at=sent.created_at - timedelta(hours=1),
+        expires_at=sent.created_at,
+        requested_by=tier1,
+        status="expired",
+    )
+    assert backdated.pk > done.pk and verification.current_verification(incident) == done
+
+
+def test_a_code_checked_on_one_incident_never_touches_another_incidents_code(incident, customer, tier1):
+    from incidents import services
+
+    other = services.open_incident(customer=customer, channel="phone", summary="y", severity=2, actor=tier1)
+    verification.send_code(other, identified_by="email", actor=tier1)
+    code = sent_code(other)
+    assert verification.check_code(incident, code=code, actor=tier1) == verification.CheckResult(
+        False, "No code is waiting: send a new code to the customer."
+    )
+    assert CallerVerification.objects.get(incident=other).attempts == 0
+    assert verification.check_code(other, code=code, actor=tier1).verified
+
+
+def test_only_a_supervisor_overrides_and_is_told_so(incident, tier1):
+    from django.core.exceptions import PermissionDenied
+
+    message = refusal(lambda: verification.override(incident, reason="trust me", actor=tier1), PermissionDenied)
+    assert message == "Only a supervisor can override caller verification."
+    assert not CallerVerification.objects.filter(incident=incident).exists()
+
+
+def test_the_expired_attempt_is_recorded_with_its_agent(incident, tier1):
+    sent = verification.send_code(incident, identified_by="email", actor=tier1)
+    with time_machine.travel(sent.expires_at + timedelta(seconds=1), tick=False):
+        verification.check_code(incident, code=sent_code(incident), actor=tier1)
+    [expired] = entries(incident, "caller.verification_failed")
+    assert (expired.actor, expired.data) == (tier1, {"reason": "expired"})
+
+
+def test_the_panel_of_an_address_held_by_step_1_with_no_previous_address(incident, tier1):
+    from incidents import services
+
+    services.record_unauthorized_change(
+        incident, kind="contact", description="Email set to kari@example.org by someone", noticed_at=None,
+        actor=tier1, expected_version=incident.version,
+    )  # fmt: skip
+    assert verification.address_panel(incident) == verification.AddressPanel(
+        hold=(
+            f"Step 1 of the open incident {incident.reference} records the address k***@example.org as an "
+            "unauthorized change of contact details."
+        ),
+        previous=None,
+        previous_hold=None,
+    )
