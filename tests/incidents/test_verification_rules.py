@@ -284,3 +284,32 @@ def test_the_panel_of_an_address_held_by_step_1_with_no_previous_address(inciden
         previous=None,
         previous_hold=None,
     )
+
+
+def test_the_email_says_how_long_the_code_lasts_and_who_asked(incident, tier1):
+    from notifications.models import CustomerUpdate
+
+    codes = []
+    for _ in range(3):
+        verification.send_code(incident, identified_by="email", actor=tier1)
+        codes.append(sent_code(incident))
+    assert all(len(code) == 6 and code.isdigit() for code in codes)
+    assert any(int(code) >= 60 for code in codes)  # drawn from a million, not from sixty (odds 1 in 10^12)
+    body = mail.outbox[-1].body
+    assert f"Engangskoden din er:\n\n{codes[-1]}\n" in body  # Kari reads Norwegian
+    assert "Koden er gyldig i 10 minutter og kan bare brukes én gang." in body
+    update = CustomerUpdate.objects.filter(incident=incident, template="verification_code").latest("pk")
+    assert update.created_by == tier1
+
+
+def test_an_agent_cannot_send_to_an_address_on_hold_and_is_told_so(moved, tier1):
+    from django.core.exceptions import PermissionDenied
+
+    from incidents import services
+
+    incident = services.open_incident(customer=moved, channel="phone", summary="x", severity=2, actor=tier1)
+    message = refusal(
+        lambda: verification.send_code(incident, identified_by="email", actor=tier1, override_reason="I trust them"),
+        PermissionDenied,
+    )
+    assert message == "Only a supervisor can send a code to an address on hold."
