@@ -119,9 +119,8 @@ def send_code(
     record instead, which must not be on hold itself.
     """
     with transaction.atomic():
-        incident = (
-            Incident.objects.select_for_update().select_related("customer").get(pk=incident.pk)
-        )  # pragma: no mutate (select_related only saves a query)
+        rows = Incident.objects.select_for_update().select_related("customer")  # pragma: no mutate (saves a query)
+        incident = rows.get(pk=incident.pk)
         if identified_by not in IDENTIFIED_BY:
             raise PlaybookError("Say how the caller identified the account.")
         if caller_verified(incident):
