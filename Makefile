@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-secret-key-not-for-production-0123456789abcdefghijklmnop} \
 	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-testserver,localhost,127.0.0.1} HTTPS=0 DEBUG=0 CONN_MAX_AGE=0
 
-.PHONY: run test lint fmt bench migrate worker beat sequencer clean-venv
+.PHONY: run test lint fmt bench mutation migrate worker beat sequencer clean-venv
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Bulwark needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -42,6 +42,11 @@ fmt: $(VENV)/.installed-dev
 # first run), gunicorn on loopback, figures in bench/results.json. BENCH_ARGS="--requests 200" etc.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Not part of `make test`: mutmut on each rule module against its tests (SQLite, fixed Hypothesis seed), in
+# copies under .mutation/, then a table of scores. MUTATION_ARGS="playbook --survivors" etc. (mutation/run.py).
+mutation: $(VENV)/.installed-dev
+	$(PY) mutation/run.py $(MUTATION_ARGS)
 
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A config worker --loglevel=INFO

@@ -8,7 +8,7 @@ from incidents.models import Incident, Indicator
 from incidents.selectors import sees_restricted
 
 from .models import Campaign, CampaignMember
-from .services import TRIGGER_VERDICTS
+from .triggers import TRIGGER_VERDICTS
 
 
 def campaign_banner(incident: Incident, agent) -> dict | None:

@@ -18,7 +18,6 @@ Detection runs inside the kernel's verdict service through `incidents.hooks.verd
 import ipaddress
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -30,24 +29,18 @@ from accounts.roles import CAMPAIGN_ROLES
 from audit import services as audit
 from audit.models import AuditAction
 from incidents import services as incidents
-from incidents.models import Incident, Indicator, Severity, Status, Verdict
+from incidents.models import Incident, Indicator, Severity, Status
 from incidents.playbook import PlaybookError
 
 from .models import AllowedNetwork, Campaign, CampaignMember, CampaignStatus
+from .triggers import TRIGGER_SCOPES, TRIGGER_VERDICTS, can_trigger, is_allowed, window
 
 logger = logging.getLogger(__name__)
 
-TRIGGER_VERDICTS = (Verdict.UNAUTHORIZED, Verdict.UNKNOWN)
-# Documentation ranges (RFC 5737/3849) count as routable so that training data and demos link up.
-TRIGGER_SCOPES = ("public", "documentation")
 CAMPAIGN_SEVERITY = Severity.HIGH
 # Names the advisory lock campaign detection takes on PostgreSQL: "CMPG", distinct from the audit
 # chain's "BULW" (audit.chain), which is held from a transaction's first audit entry to its commit.
 _DETECTION_LOCK = 0x434D_5047
-
-
-def window() -> timedelta:
-    return timedelta(days=settings.CAMPAIGN_WINDOW_DAYS)
 
 
 def serialize_detection() -> None:
@@ -72,19 +65,6 @@ def allow_list() -> list:
         except ValueError:  # rows are validated on save; a hand-edited bad one must not stop detection
             logger.warning("allow-list entry %r is not a network; ignored", text)
     return networks
-
-
-def is_allowed(ip: str, allowed: list) -> bool:
-    address = ipaddress.ip_address(ip)
-    return any(address.version == network.version and address in network for network in allowed)
-
-
-def can_trigger(indicator: Indicator, allowed: list) -> bool:
-    return (
-        indicator.verdict in TRIGGER_VERDICTS
-        and indicator.scope in TRIGGER_SCOPES
-        and not is_allowed(indicator.ip, allowed)
-    )
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def next_stage(stage: str) -> str | None:
 
 def ensure_can_move(incident: Incident, to_stage: str, *, closing_not_confirmed: bool = False) -> None:
     """Raise PlaybookError naming the reason if the incident may not move to `to_stage`."""
-    if to_stage not in MOVES.get(incident.stage, set()):
+    if to_stage not in MOVES[incident.stage]:
         raise PlaybookError(
             f"{incident.reference} is at “{Stage(incident.stage).label}”; it cannot move to “{Stage(to_stage).label}”."
         )

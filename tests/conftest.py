@@ -5,6 +5,7 @@ import os
 import secrets
 import shutil
 
+import hypothesis
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -17,6 +18,11 @@ pytest_plugins = ["tests.desk"]  # the desk's fixtures, for every test directory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# `make mutation` (mutation/run.py) runs the rule modules' tests once per mutant: with no example database (each
+# run starts from the same fixed seed, whatever an earlier run found) and no deadline (two shared cores).
+hypothesis.settings.register_profile("mutation", database=None, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -28,6 +34,23 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"REQUIRE_SERVICES=1 but the test was skipped: {reason}"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """`make mutation` runs these tests once per mutant, with --reuse-db: each run starts from its own copy of
+    a test database migrated once (MUTATION_TEST_DATABASE, made by mutation/run.py) instead of migrating one."""
+    template = os.environ.get("MUTATION_TEST_DATABASE")
+    if not template:
+        yield
+        return
+    copy = f"{template}.{os.getpid()}"
+    shutil.copyfile(template, copy)
+    connections[DEFAULT_DB_ALIAS].settings_dict["TEST"]["NAME"] = copy
+    yield
+    for path in (copy, f"{copy}-journal"):
+        if os.path.exists(path):
+            os.remove(path)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,7 @@ redactor; ordinary numbers (ids, phones, IBANs, dates, IP addresses, references,
 byte. The checks here do not use the redactor's own logic: cards come from tests/cardgen.py, and a card counts
 as removed when its digits no longer occur among the output's digits."""
 
+import os
 import re
 import unicodedata
 
@@ -12,6 +13,14 @@ from hypothesis import strategies as st
 
 from core.redaction import contains_card_number, redact, redacted
 from tests.cardgen import NETWORKS, card_numbers, formatted_cards, is_card_number, nine_digit_ids, ordinary_numbers
+
+# `make mutation` runs these once per mutant of the redactor: an eighth of the examples there (same fixed seed).
+_SHARE = 8 if os.environ.get("HYPOTHESIS_PROFILE") == "mutation" else 1
+
+
+def examples(count: int) -> int:
+    return max(5, count // _SHARE)
+
 
 # Surrounding text: anything but digits (a digit next to a card makes a longer number).
 words = st.text(st.characters(blacklist_categories=("Nd", "Cs")), max_size=30)
@@ -44,7 +53,7 @@ def assert_removed(card: str, cleaned: str) -> None:
 
 
 @pytest.mark.parametrize("network", sorted(NETWORKS))
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), before=words, after=words, joins=st.tuples(joiners, joiners))
 def test_every_formatted_card_of_every_network_is_removed_keeping_the_last_four(network, data, before, after, joins):
     typed, card, _ = data.draw(formatted_cards(network))
@@ -58,7 +67,7 @@ def test_every_formatted_card_of_every_network_is_removed_keeping_the_last_four(
     assert not contains_card_number(cleaned)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
 @given(cards=st.lists(formatted_cards(), min_size=2, max_size=4), gaps=st.lists(words, min_size=4, max_size=4))
 def test_several_cards_in_one_text_are_all_removed(cards, gaps):
     text = "".join(f"{card.typed} and {gap} " for card, gap in zip(cards, gaps, strict=False))
@@ -68,7 +77,7 @@ def test_several_cards_in_one_text_are_all_removed(cards, gaps):
         assert_removed(card.digits, cleaned)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
 @given(
     cards=st.lists(formatted_cards(), min_size=2, max_size=4),
     gaps=st.lists(st.sampled_from([" ", "  ", ", ", "\n", "; ", " / "]), min_size=4, max_size=4),
@@ -86,7 +95,7 @@ def test_cards_typed_one_after_the_other_leave_none_of_their_digits(cards, gaps)
         assert card.digits not in digits_of(cleaned), (text, cleaned)
 
 
-@settings(max_examples=600)
+@settings(max_examples=examples(600))
 @given(value=ordinary_numbers(), joins=st.tuples(joiners, joiners))
 def test_ordinary_numbers_are_never_touched(value, joins):
     text = f"see{joins[0]}{value}{joins[1]}please"
@@ -94,14 +103,14 @@ def test_ordinary_numbers_are_never_touched(value, joins):
     assert not contains_card_number(text)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(values=st.lists(ordinary_numbers(), min_size=2, max_size=5))
 def test_ordinary_numbers_on_separate_lines_are_never_touched(values):
     text = "\n\n".join(f"- {value}." for value in values)
     assert redact(text) == (text, 0)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     ids=st.lists(nine_digit_ids, min_size=3, max_size=10),
     card=card_numbers(),
@@ -125,7 +134,7 @@ def test_a_column_of_ids_is_a_list_and_a_card_wrapped_below_it_is_found(ids, car
     assert cleaned.startswith(breaks.join(ids[:-1]) + breaks), (text, cleaned)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(digits=st.text("0123456789", min_size=13, max_size=19))
 def test_an_ungrouped_run_is_a_card_exactly_when_a_network_would_issue_it(digits):
     text = f"number {digits} here"
@@ -247,7 +256,9 @@ def test_examples_of_cards_as_people_type_them(text, expected):
 
 @pytest.mark.django_db
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
 def test_card_numbers_never_reach_the_database_audit_email_tasks_or_logs(data, tier1, customer, mailoutbox, caplog):
