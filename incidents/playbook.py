@@ -37,6 +37,11 @@ class PlaybookError(ApplicationError):
     """A move the playbook does not allow; the message says what is missing."""
 
 
+class PlaybookConflict(PlaybookError):
+    """The incident's state refuses the move (the wrong step, closed, changed meanwhile, taken):
+    pages answer 409 Conflict, where an incomplete request answers 400."""
+
+
 def gate_confirm(incident: Incident) -> list[str]:
     if not incident.changes.exists():
         return ["record at least one change the customer did not authorize (or close it as not confirmed)"]
@@ -111,7 +116,7 @@ def next_stage(stage: str) -> str | None:
 def ensure_can_move(incident: Incident, to_stage: str, *, closing_not_confirmed: bool = False) -> None:
     """Raise PlaybookError naming the reason if the incident may not move to `to_stage`."""
     if to_stage not in MOVES.get(incident.stage, set()):
-        raise PlaybookError(
+        raise PlaybookConflict(
             f"{incident.reference} is at “{Stage(incident.stage).label}”; it cannot move to “{Stage(to_stage).label}”."
         )
     if incident.stage == Stage.CLOSED:
@@ -126,12 +131,12 @@ def ensure_can_move(incident: Incident, to_stage: str, *, closing_not_confirmed:
         return
     missing = missing_for_next(incident)
     if missing:
-        raise PlaybookError("Before moving on: " + "; ".join(missing) + ".")
+        raise PlaybookConflict("Before moving on: " + "; ".join(missing) + ".")
 
 
 def ensure_open(incident: Incident) -> None:
     if incident.status != Status.OPEN:
-        raise PlaybookError(f"{incident.reference} is closed; a supervisor can reopen it.")
+        raise PlaybookConflict(f"{incident.reference} is closed; a supervisor can reopen it.")
 
 
 def step_states(incident: Incident) -> list[dict]:

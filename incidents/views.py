@@ -14,9 +14,9 @@ from accounts.roles import RESTRICTED_ROLES, Role
 from core import paging
 from notifications.models import CustomerUpdate, UpdateStatus
 
-from . import emails, forms, hooks, playbook, selectors, services, sla, verification
+from . import emails, forms, hooks, playbook, refusals, selectors, services, sla, verification
 from .models import Escalation, Indicator, Stage, Team
-from .playbook import PlaybookError
+from .playbook import PlaybookConflict, PlaybookError
 
 PAGE_SIZE = 25
 
@@ -74,7 +74,8 @@ def incident_create(request):
         _redaction_notice(request, form)
         messages.success(request, f"{incident.reference} opened; the customer was sent an acknowledgement.")
         return redirect(incident)
-    return render(request, "incidents/incident_create.html", {"form": form})
+    status = 400 if form.errors else 200
+    return render(request, "incidents/incident_create.html", {"form": form}, status=status)
 
 
 def customer_create(request):
@@ -87,7 +88,8 @@ def customer_create(request):
         else:
             messages.success(request, f"Customer {customer.display_name} added.")
             return redirect(f"/incidents/new/?customer={customer.account_reference}")
-    return render(request, "incidents/customer_create.html", {"form": form})
+    status = 400 if form.errors else 200
+    return render(request, "incidents/customer_create.html", {"form": form}, status=status)
 
 
 def incident_detail(request, pk):
@@ -106,8 +108,11 @@ def incident_history(request, pk):
     )
 
 
-def _detail(request, incident, status=200, **bound):
-    """The incident page; `bound` replaces a blank form by the one just submitted (with its errors)."""
+def _detail(request, incident, status=200, refused=None, reason="", **bound):
+    """The incident page; `bound` replaces a blank form by the one just submitted (with its errors).
+
+    `refused` names the form of a refused action (or the action itself when it has no form): the
+    page then opens with the notice of `refusals` (what was refused, why, what was typed)."""
     versioned = {"version": incident.version}
     blank = {
         "change_form": forms.ChangeForm(initial=versioned),
@@ -156,6 +161,10 @@ def _detail(request, incident, status=200, **bound):
         **blank,
         **bound,
     }
+    if refused:
+        context["refusal"] = refusals.refusal(
+            refused, bound.get(refused), incident, context | {"user": request.user}, reason=reason
+        )
     return render(request, "incidents/incident_detail.html", context, status=status)
 
 
@@ -172,18 +181,24 @@ def act(request, pk, form_class, form_name, call, success):
     """Run one step action for the incident: valid form -> service -> redirect; else the page with errors."""
     incident = selectors.incident_for_agent(pk, request.user)
     form = form_class(request.POST)
+    status = 400  # what was typed is not accepted
     if form.is_valid():
         try:
             result = call(incident, form.cleaned_data)
         except PlaybookError as exc:
             form.add_error(None, str(exc))
+            # 409: the incident's state refuses it (wrong step, stale page, taken); else incomplete.
+            status = 409 if isinstance(exc, PlaybookConflict) else 400
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or "Your role does not allow this.")
+            status = 403
         else:
             _redaction_notice(request, form)
             if success:
                 messages.success(request, success(result) if callable(success) else success)
             return redirect(incident)
     incident.refresh_from_db()
-    return _detail(request, incident, status=400, **{form_name: form})
+    return _detail(request, incident, status=status, refused=form_name, **{form_name: form})
 
 
 @require_POST
@@ -298,7 +313,7 @@ def check_code(request, pk):
             messages.success(request, result.message)
             return redirect(incident)
         form.add_error("code", result.message)
-    return _detail(request, incident, status=400, check_code_form=form)
+    return _detail(request, incident, status=400, refused="check_code_form", check_code_form=form)
 
 
 @require_POST
@@ -431,11 +446,13 @@ def progress_update(request, pk):
     form = forms.ProgressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         message = form.cleaned_data["message"]
+        conflict = False
         if request.POST.get("action") == "send":
             try:
                 services.send_progress_update(incident, message=message, actor=request.user)
             except PlaybookError as exc:
                 form.add_error(None, str(exc))
+                conflict = isinstance(exc, PlaybookConflict)
             else:
                 _redaction_notice(request, form)
                 messages.success(request, "Progress update sent to the customer.")
@@ -444,11 +461,19 @@ def progress_update(request, pk):
         return render(
             request,
             "incidents/progress_preview.html",
-            {"incident": incident, "form": form, "subject": subject, "body_text": text, "redactions": form.redactions},
+            {
+                "incident": incident,
+                "form": form,
+                "subject": subject,
+                "body_text": text,
+                "redactions": form.redactions,
+                "refusal": refusals.on_own_page("progress_form", form),
+            },
+            status=(409 if conflict else 400) if form.errors else 200,
         )
     if request.method == "GET":
         return redirect(incident)
-    return _detail(request, incident, status=400, progress_form=form)
+    return _detail(request, incident, status=400, refused="progress_form", progress_form=form)
 
 
 @require_POST
@@ -471,7 +496,7 @@ def retry_update(request, pk, update_pk):
     try:
         update = services.retry_customer_update(update, actor=request.user)
     except PlaybookError as exc:
-        messages.error(request, str(exc))
+        return _detail(request, incident, status=409, refused="retry", reason=str(exc))
     else:
         messages.success(request, f"“{update.subject}” is queued again for {update.recipient}.")
     return redirect(f"{incident.get_absolute_url()}#updates")
@@ -483,14 +508,16 @@ def resolve(request, pk):
     incident = selectors.incident_for_agent(pk, request.user)
     form = forms.ResolutionForm(request.POST)
     if not form.is_valid():
-        return _detail(request, incident, status=400, resolution_form=form)
+        return _detail(request, incident, status=400, refused="resolution_form", resolution_form=form)
     data = form.cleaned_data
     texts = {key: data[key] for key in ("resolution_summary", "measures_taken", "advice_given")}
+    conflict = False
     if request.POST.get("action") == "send":  # anything else previews: nothing goes out unseen
         try:
             services.resolve_incident(incident, actor=request.user, expected_version=data["version"], **texts)
         except PlaybookError as exc:
             form.add_error(None, str(exc))
+            conflict = isinstance(exc, PlaybookConflict)
         else:
             _redaction_notice(request, form)
             messages.success(request, "Resolved and closed; the customer was sent the post-incident report.")
@@ -500,8 +527,15 @@ def resolve(request, pk):
     return render(
         request,
         "incidents/resolution_preview.html",
-        {"incident": incident, "form": form, "subject": subject, "body_text": text, "redactions": form.redactions},
-        status=400 if form.errors else 200,
+        {
+            "incident": incident,
+            "form": form,
+            "subject": subject,
+            "body_text": text,
+            "redactions": form.redactions,
+            "refusal": refusals.on_own_page("resolution_form", form),
+        },
+        status=(409 if conflict else 400) if form.errors else 200,
     )
 
 
@@ -580,9 +614,17 @@ def claim_escalation(request, pk):
     escalation = _escalation(request, pk)
     try:
         services.claim_escalation(escalation, actor=request.user)
-    except services.EscalationTaken as exc:
-        messages.error(request, str(exc))
-        return redirect("incidents:queue", team=escalation.to_team)
+    except PlaybookError as exc:
+        if request.POST.get("from") == "incident":
+            incident = selectors.incident_for_agent(escalation.incident_id, request.user)
+            return _detail(request, incident, status=409, refused="claim", reason=str(exc))
+        context = {
+            "team": Team(escalation.to_team),
+            "refusal": {"action": refusals.ACTIONS["claim"], "messages": [str(exc)]},
+        }
+        return render(
+            request, "incidents/queue.html", context | _queue_context(escalation.to_team, request.user), status=409
+        )
     messages.success(request, f"You claimed {escalation.incident.reference}.")
     return redirect(escalation.incident)
 

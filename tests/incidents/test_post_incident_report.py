@@ -134,7 +134,7 @@ def test_a_send_refused_by_the_playbook_keeps_the_text_on_the_preview(client, ve
         },
     )
     page = response.content.decode()
-    assert response.status_code == 400 and "was changed meanwhile" in page and "Typed by the agent" in page
+    assert response.status_code == 409 and "was changed meanwhile" in page and "Typed by the agent" in page
     assert fresh(incident).is_open
 
 
