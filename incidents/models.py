@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.fields import CardFreeCharField, CardFreeEmailField, RedactedCharField, RedactedTextField
 from notifications.catalog import Language
@@ -318,6 +319,23 @@ class Indicator(models.Model):
     @property
     def is_public(self) -> bool:
         return self.scope == "public"
+
+    @property
+    def scope_label(self) -> str:
+        return SCOPE_LABELS.get(self.scope, self.scope)
+
+
+# The ranges of incidents.ipextract.scope_of, in words.
+SCOPE_LABELS = {
+    "public": _("Public internet"),
+    "private": _("Private network (home or office)"),
+    "loopback": _("Loopback (the device itself)"),
+    "link_local": _("Link-local (same network segment)"),
+    "documentation": _("Documentation range (example address)"),
+    "multicast": _("Multicast"),
+    "unspecified": _("Unspecified address"),
+    "reserved": _("Reserved range"),
+}
 
 
 class EscalationStatus(models.TextChoices):

@@ -22,6 +22,11 @@ STEPS = [
 ]
 ORDER = [stage for stage, _, _ in STEPS] + [Stage.CLOSED]
 
+# Step 3: addresses that can only be the customer's own network, the device itself or an example
+# address. The verdict form offers them as legitimate (the agent can change it before saving);
+# every other address starts unjudged.
+PRE_JUDGED_LEGITIMATE = frozenset({"private", "loopback", "link_local", "documentation"})
+
 MOVES: dict[str, set[str]] = {
     Stage.CONFIRM: {Stage.SECURE, Stage.CLOSED},  # CLOSED here = "not confirmed" (false alarm)
     Stage.SECURE: {Stage.INVESTIGATE},

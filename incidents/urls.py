@@ -22,9 +22,7 @@ urlpatterns = [
     path("incidents/<int:pk>/securing/", views.record_securing, name="incident-securing"),
     path("incidents/<int:pk>/findings/", views.record_findings, name="incident-findings"),
     path("incidents/<int:pk>/indicators/", views.add_indicators, name="incident-indicators"),
-    path(
-        "incidents/<int:pk>/indicators/<int:indicator_pk>/verdict/", views.indicator_verdict, name="indicator-verdict"
-    ),
+    path("incidents/<int:pk>/verdicts/", views.record_verdicts, name="incident-verdicts"),
     path("incidents/<int:pk>/escalate/", views.escalate, name="incident-escalate"),
     path("incidents/<int:pk>/restrict/", views.restrict, name="incident-restrict"),
     path("incidents/<int:pk>/no-escalation/", views.no_escalation, name="incident-no-escalation"),

@@ -15,7 +15,7 @@ from core import paging
 from notifications.models import CustomerUpdate, UpdateStatus
 
 from . import emails, forms, hooks, playbook, refusals, selectors, services, sla, verification
-from .models import Escalation, Indicator, Stage, Team
+from .models import Escalation, Stage, Team
 from .playbook import PlaybookConflict, PlaybookError
 
 PAGE_SIZE = 25
@@ -142,6 +142,7 @@ def _detail(request, incident, status=200, refused=None, reason="", **bound):
         "advance_form": forms.AdvanceForm(initial=versioned),
     }
     detail = selectors.incident_detail(incident)
+    blank["verdicts_form"] = _verdicts_form(incident)  # the indicators are prefetched by now
     caller_verified = any(v.status in verification.PASSED for v in detail["verifications"])
     context = {
         "address_panel": verification.address_panel(incident) if incident.is_open and not caller_verified else None,
@@ -376,19 +377,28 @@ def add_indicators(request, pk):
     )
 
 
+def _verdicts_form(incident, data=None):
+    return forms.VerdictsForm(
+        data, indicators=list(incident.indicators.all()), pre_judged=playbook.PRE_JUDGED_LEGITIMATE
+    )
+
+
 @require_POST
-def indicator_verdict(request, pk, indicator_pk):
+def record_verdicts(request, pk):
+    """Step 3: the verdicts of every address of the incident, sent as one form."""
     incident = selectors.incident_for_agent(pk, request.user)
-    indicator = get_object_or_404(Indicator, pk=indicator_pk, incident=incident)
-    form = forms.VerdictForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_indicator_verdict(indicator, verdict=form.cleaned_data["verdict"], actor=request.user)
-        except PlaybookError as exc:
-            messages.error(request, str(exc))
-    else:
-        messages.error(request, "Choose unauthorized, legitimate or unknown.")
-    return redirect(f"{incident.get_absolute_url()}#indicators")
+    return act(
+        request,
+        pk,
+        lambda data: _verdicts_form(incident, data),
+        "verdicts_form",
+        lambda i, d: services.set_indicator_verdicts(
+            i,
+            verdicts={int(name.removeprefix("verdict-")): value for name, value in d.items()},
+            actor=request.user,
+        ),
+        lambda changed: f"{len(changed)} verdict(s) saved.",
+    )
 
 
 @require_POST

@@ -59,7 +59,8 @@ def incident_detail(incident: Incident) -> dict:
         "notes": notes,
         "updates": updates,
         "verifications": verifications,
-        "timeline": _timeline(notes, escalations, updates),
+        "timeline": _timeline(incident, notes),
+        "timeline_shown": TIMELINE_SHOWN,
     }
 
 
@@ -94,11 +95,31 @@ def _other_sightings(incident: Incident, ips: list[str]) -> QuerySet[Indicator]:
     return Indicator.objects.filter(ip__in=ips, incident__restricted=False).exclude(incident=incident)
 
 
-def _timeline(notes, escalations, updates) -> list[dict]:
-    events = [{"at": n.created_at, "kind": "note", "item": n} for n in notes]
-    events += [{"at": e.requested_at, "kind": "escalation", "item": e} for e in escalations]
-    events += [{"at": u.created_at, "kind": "email", "item": u} for u in updates]
-    return sorted(events, key=lambda event: event["at"], reverse=True)
+TIMELINE_SHOWN = 40  # the newest actions; the history tab has them all
+# Not actions on the incident: the read-access log and django-auditlog's field digests.
+TIMELINE_LEAVES_OUT = ("incident.viewed", "model.changed")
+# The details an entry's data may carry, in the order the timeline names them.
+_DETAIL_KEYS = ("kind", "ip", "verdict", "from_stage", "to_stage", "to_team", "severity", "outcome", "template",
+                "password_advice", "customer_two_factor", "field", "page", "visibility")  # fmt: skip
+
+
+def _timeline(incident: Incident, notes) -> list[dict]:
+    """Every agent action of the incident, newest first, from the audit trail (one query): who,
+    what, the details that say which; a note's entry carries the note itself."""
+    entries = (
+        entries_for_incident(incident.pk)
+        .exclude(action__in=TIMELINE_LEAVES_OUT)
+        .select_related(None)
+        .order_by("-seq")[:TIMELINE_SHOWN]
+    )
+    by_note = {str(note.pk): note for note in notes}
+    events = []
+    for entry in entries:
+        data = entry.data or {}
+        details = [(key.replace("_", " "), data[key]) for key in _DETAIL_KEYS if data.get(key) not in (None, "")]
+        note = by_note.get(entry.target_id) if entry.action == "incident.note_added" else None
+        events.append({"at": entry.created_at, "entry": entry, "details": details, "note": note})
+    return events
 
 
 def incident_history(incident: Incident, limit: int = 500) -> list[dict]:

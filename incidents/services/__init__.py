@@ -35,6 +35,7 @@ from .steps import (
     record_securing,
     record_unauthorized_change,
     set_indicator_verdict,
+    set_indicator_verdicts,
 )
 
 __all__ = [
@@ -65,5 +66,6 @@ __all__ = [
     "return_escalation",
     "send_progress_update",
     "set_indicator_verdict",
+    "set_indicator_verdicts",
     "set_restricted",
 ]

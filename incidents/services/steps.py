@@ -134,3 +134,24 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
     for subscriber, state in prepared:
         subscriber.after(incident, state, actor=actor)
     return indicator
+
+
+@transaction.atomic
+def set_indicator_verdicts(incident: Incident, *, verdicts: dict[int, str], actor) -> list[Indicator]:
+    """Judge many addresses of one incident at once (the step-3 table is one form).
+
+    Each changed verdict goes through `set_indicator_verdict` (its audit entry, campaign
+    detection), all in one transaction: a refusal saves none of them. Blank and unchanged
+    verdicts are skipped; returns the indicators whose verdict changed.
+    """
+    playbook.ensure_open(lock(incident))
+    indicators = {i.pk: i for i in Indicator.objects.filter(incident=incident, pk__in=list(verdicts))}
+    if len(indicators) != len(verdicts):
+        raise PlaybookError("An address of that list is no longer on this incident: reload the page.")
+    changed = []
+    for pk, verdict in sorted(verdicts.items()):
+        if verdict and verdict != indicators[pk].verdict:
+            changed.append(set_indicator_verdict(indicators[pk], verdict=verdict, actor=actor))
+    if not changed:
+        raise PlaybookError("Nothing changed: choose a verdict for at least one address.")
+    return changed

@@ -37,7 +37,7 @@ INCIDENT_URLS = {
     "incident-securing": "incident",
     "incident-findings": "incident",
     "incident-indicators": "incident",
-    "indicator-verdict": "indicator",
+    "incident-verdicts": "incident",
     "update-retry": "update",
     "incident-escalate": "incident",
     "incident-restrict": "incident",
@@ -125,8 +125,6 @@ def _reverse(name, args):
 
 def _url(name, kind, objects):
     ids = objects[kind]
-    if name == "indicator-verdict":
-        return _reverse(name, [ids["incident"], ids["indicator"]])
     if name == "update-retry":
         return _reverse(name, [ids["incident"], ids["update"]])
     if name == "obligation-met":

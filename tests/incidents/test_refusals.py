@@ -30,6 +30,7 @@ INCIDENT_FORMS = [
     "incident-securing",
     "incident-findings",
     "incident-indicators",
+    "incident-verdicts",
     "incident-escalate",
     "incident-restrict",
     "incident-no-escalation",
@@ -120,6 +121,7 @@ def test_every_form_of_the_incident_page_refuses_visibly_at_every_stage(
             "verification-send-previous",
             "verification-check",
             "incident-securing",
+            "incident-verdicts",
         ):
             # Typed text is kept: in the form in place, or in the notice when the form is not shown.
             assert TYPED in html, url
