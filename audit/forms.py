@@ -34,7 +34,7 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
     include_views = forms.BooleanField(
         required=False,
-        label=_("Show “incident viewed” entries"),
+        label=_("Show “viewed” entries"),
         help_text=_("Who opened which incident: hidden unless asked for, or chosen as the event."),
     )
     before = forms.IntegerField(min_value=1, max_value=_BIGINT_MAX, required=False, widget=forms.HiddenInput)
@@ -78,7 +78,8 @@ class AuditFilterForm(forms.Form):
             "action": data.get("action") or None,
             "incident_id": data.get("incident"),
             "customer_ids": data.get("customer"),
-            "hide_views": not data.get("include_views") and data.get("action") != AuditAction.INCIDENT_VIEWED,
+            "hide_views": not data.get("include_views")
+            and data.get("action") not in (AuditAction.INCIDENT_VIEWED, AuditAction.CUSTOMER_VIEWED),
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
         }

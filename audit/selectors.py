@@ -14,6 +14,8 @@ from django.utils import timezone
 from .models import AuditAction, AuditEntry, PendingEntry
 
 PAGE_SIZE = 50
+# The read-access log: who looked at what. Kept, and hidden from the viewer unless asked for.
+VIEW_ACTIONS = (AuditAction.INCIDENT_VIEWED, AuditAction.CUSTOMER_VIEWED)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def filtered_entries(
     log ("incident viewed"), which would bury the story."""
     qs = model.objects.all()
     if hide_views:
-        qs = qs.exclude(action=AuditAction.INCIDENT_VIEWED)
+        qs = qs.exclude(action__in=VIEW_ACTIONS)
     if customer_ids:
         qs = qs.filter(customer_id__in=customer_ids)
     if actor_id is not None:

@@ -93,6 +93,9 @@ class Customer(models.Model):
     def __str__(self):
         return f"{self.display_name} ({self.account_reference})"
 
+    def get_absolute_url(self):
+        return reverse("incidents:customer-detail", args=[self.pk])
+
 
 class CustomerEmailChange(models.Model):
     """One change of a customer's address of record: the history that guards one-time codes.

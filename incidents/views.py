@@ -15,7 +15,7 @@ from core import paging
 from notifications.models import CustomerUpdate, UpdateStatus
 
 from . import emails, forms, hooks, playbook, refusals, selectors, services, sla, verification
-from .models import Escalation, Stage, Team
+from .models import Customer, Escalation, Stage, Team
 from .playbook import PlaybookConflict, PlaybookError
 
 PAGE_SIZE = 25
@@ -63,6 +63,16 @@ def incident_list(request):
 
 def incident_create(request):
     form = forms.IncidentForm(request.POST or None, initial={"customer_query": request.GET.get("customer", "")})
+    already_open = []
+    if request.method == "POST" and form.is_valid():
+        already_open = selectors.open_incidents_of(form.customer, request.user)
+    elif request.method == "GET" and request.GET.get("customer"):
+        found = list(selectors.find_customers(request.GET["customer"])[:2])
+        already_open = selectors.open_incidents_of(found[0], request.user) if len(found) == 1 else []
+    if already_open and request.method == "POST" and not request.POST.get("open_anyway"):
+        # The customer already has an open incident: say so, with a link, before opening another.
+        context = {"form": form, "already_open": already_open, "confirm": True}
+        return render(request, "incidents/incident_create.html", context, status=409)
     if request.method == "POST" and form.is_valid():
         incident = services.open_incident(
             customer=form.customer,
@@ -75,7 +85,40 @@ def incident_create(request):
         messages.success(request, f"{incident.reference} opened; the customer was sent an acknowledgement.")
         return redirect(incident)
     status = 400 if form.errors else 200
-    return render(request, "incidents/incident_create.html", {"form": form}, status=status)
+    context = {"form": form, "already_open": already_open, "confirm": bool(already_open)}
+    return render(request, "incidents/incident_create.html", context, status=status)
+
+
+CUSTOMER_PAGE_SIZE = 25
+
+
+def customer_list(request):
+    """The customer directory: search by name, email of record or account reference."""
+    query = request.GET.get("q", "").strip()[:200]
+    page = selectors.customer_directory(
+        query, older=request.GET.get("older"), newer=request.GET.get("newer"), size=CUSTOMER_PAGE_SIZE
+    )
+    return render(
+        request,
+        "incidents/customer_list.html",
+        {"q": query, "page": page, "query": urlencode({"q": query}) if query else ""},
+    )
+
+
+def customer_detail(request, pk):
+    customer = get_object_or_404(Customer, pk=pk)
+    services.record_customer_view(customer, actor=request.user)
+    incidents = list(selectors.customer_incidents(customer, request.user)[: selectors.CUSTOMER_INCIDENTS_SHOWN + 1])
+    return render(
+        request,
+        "incidents/customer_detail.html",
+        {
+            "customer": customer,
+            "incidents": incidents[: selectors.CUSTOMER_INCIDENTS_SHOWN],
+            "more": len(incidents) > selectors.CUSTOMER_INCIDENTS_SHOWN,
+            "open_count": sum(1 for incident in incidents if incident.is_open),
+        },
+    )
 
 
 def customer_create(request):

@@ -2,6 +2,7 @@
 and each page of a list costs the same at any depth (keyset paging on an index, never OFFSET).
 Split by what is read; every selector is re-exported here (`selectors.incident_list(...)`)."""
 
+from .customers import CUSTOMER_INCIDENTS_SHOWN, customer_directory, customer_incidents, open_incidents_of
 from .detail import (
     RELATED_SHOWN,
     REPORT_STEPS,
@@ -26,6 +27,10 @@ from .search import (
 from .visibility import incident_for_agent, sees_restricted, visibility, visible_incidents
 
 __all__ = [
+    "CUSTOMER_INCIDENTS_SHOWN",
+    "customer_directory",
+    "customer_incidents",
+    "open_incidents_of",
     "QUEUE_TEAMS",
     "RELATED_SHOWN",
     "REPORT_STEPS",

@@ -8,7 +8,7 @@ re-exported here, so callers write `services.open_incident(...)`.
 from ..customers import change_customer
 from .base import EscalationTaken, StaleIncident
 from .communication import add_note, retry_customer_update, send_progress_update
-from .customers import create_customer
+from .customers import create_customer, record_customer_view
 from .escalations import (
     change_severity,
     claim_escalation,
@@ -49,6 +49,7 @@ __all__ = [
     "claim_escalation",
     "close_not_confirmed",
     "create_customer",
+    "record_customer_view",
     "decide_no_escalation",
     "escalate",
     "escalate_for_campaign",

@@ -24,3 +24,8 @@ def create_customer(*, display_name: str, email: str, account_reference: str, la
     )
     audit.record(AuditAction.CUSTOMER_CREATED, actor=actor, target=customer, customer_id=customer.pk)
     return customer
+
+
+def record_customer_view(customer: Customer, *, actor) -> None:
+    """The read-access log: which agent opened which customer's page."""
+    audit.record(AuditAction.CUSTOMER_VIEWED, actor=actor, target=customer, customer_id=customer.pk)

@@ -189,7 +189,7 @@ def test_phone_report_from_opening_to_closed_with_security_claim(live_server, br
     sec.goto(f"{base}/audit/?incident={incident.reference}")
     assert "Incident viewed" not in sec.locator("main table").inner_text()  # hidden unless asked
     assert "Escalation claimed" in sec.locator("main table").inner_text()
-    sec.get_by_label("Show “incident viewed” entries").check()
+    sec.get_by_label("Show “viewed” entries").check()
     sec.get_by_role("button", name="Apply filters").click()
     assert "Incident viewed" in sec.locator("main table").inner_text()
     screenshot(sec, "08-audit-viewer")
