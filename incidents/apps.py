@@ -25,7 +25,7 @@ class IncidentsConfig(AppConfig):
         # data: recorded as changed, values masked. Never the verification code hash.
         track(
             self.get_model("Customer"),
-            include=["display_name", "email", "language", "account_reference"],
+            include=["display_name", "email", "language", "account_reference", "time_zone"],
             mask=["display_name", "email"],
         )
         track(

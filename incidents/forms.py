@@ -3,7 +3,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AgentChoiceField
 from core.fields import reject_card_numbers
@@ -22,6 +22,7 @@ from .models import (
     Status,
     Team,
     Verdict,
+    validate_time_zone,
 )
 from .selectors import find_customers, ip_query
 from .verification import IDENTIFIED_BY
@@ -88,6 +89,12 @@ class NewCustomerForm(RedactingForm):
     email = forms.EmailField(label="Email of record", validators=[reject_card_numbers])
     account_reference = forms.CharField(max_length=64, validators=[reject_card_numbers])
     language = forms.ChoiceField(choices=Language.choices)
+    time_zone = forms.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. Europe/Oslo, for the times in their emails. Empty: the zone of their language."),
+    )
 
 
 class SendCodeForm(UniqueIdsForm):

@@ -7,10 +7,12 @@ invariants only.
 """
 
 import ipaddress
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -19,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import CardFreeCharField, CardFreeEmailField, RedactedCharField, RedactedTextField
-from notifications.catalog import Language
+from notifications.catalog import LANGUAGE_TIME_ZONES, Language
 
 
 class Channel(models.TextChoices):
@@ -70,6 +72,11 @@ class CustomerTwoFactor(models.TextChoices):
     DECLINED = "declined", "Customer declined"
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in available_timezones():
+        raise ValidationError(_("Enter a time zone by its IANA name, e.g. Europe/Oslo."))
+
+
 class Customer(models.Model):
     """The account holder. Minimal personal data: enough to reach and identify them."""
 
@@ -78,6 +85,12 @@ class Customer(models.Model):
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     account_reference = CardFreeCharField(
         max_length=64, unique=True, help_text="The customer's account or service name in our systems."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Oslo: times in their emails. Empty: the zone of their language.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -95,6 +108,15 @@ class Customer(models.Model):
 
     def get_absolute_url(self):
         return reverse("incidents:customer-detail", args=[self.pk])
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of the customer's emails: their own, or their language's."""
+        name = self.time_zone or LANGUAGE_TIME_ZONES.get(self.language, "UTC")
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class CustomerEmailChange(models.Model):
@@ -484,3 +506,37 @@ class NetworkContainsOrEquals(models.Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         # The network as text, cast in SQL: the field's own adapter takes single addresses only.
         return f"{lhs} <<= %s::inet", [*lhs_params, str(self.rhs)]
+
+
+# --- Reply snippets --------------------------------------------------------------------------------
+
+
+class SnippetPurpose(models.TextChoices):
+    ADVICE = "advice", _("Advice for the customer (step 6)")
+    RESOLUTION = "resolution", _("How it was resolved (step 6)")
+    PROGRESS = "progress", _("Progress update (step 5)")
+    MESSAGE = "message", _("Message to the customer")
+
+
+class ReplySnippet(models.Model):
+    """A reusable text for customers, in one language; supervisors keep them (a desk setting,
+    audited). `{name}` and `{reference}` are filled in with the customer's name and the incident's
+    reference where an agent inserts it."""
+
+    title = models.CharField(max_length=120)
+    language = models.CharField(max_length=2, choices=Language.choices)
+    purpose = models.CharField(max_length=12, choices=SnippetPurpose.choices)
+    body = RedactedTextField(help_text="{name}: the customer's name; {reference}: the incident's reference.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["language", "purpose", "title"]
+        verbose_name = "reply snippet"
+        indexes = [models.Index(fields=["language", "active"], name="snippet_language")]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_language_display()})"
+
+    def filled(self, *, name: str, reference: str) -> str:
+        return self.body.replace("{name}", name).replace("{reference}", reference)

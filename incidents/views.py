@@ -186,6 +186,9 @@ def _detail(request, incident, status=200, refused=None, reason="", **bound):
     }
     detail = selectors.incident_detail(incident)
     blank["verdicts_form"] = _verdicts_form(incident)  # the indicators are prefetched by now
+    snippets = selectors.reply_snippets(incident)
+    if snippets.get("advice") and not incident.advice_given:  # the advice in the customer's language
+        blank["resolution_form"] = forms.ResolutionForm(initial={**versioned, "advice_given": snippets["advice"][0][1]})
     caller_verified = any(v.status in verification.PASSED for v in detail["verifications"])
     context = {
         "address_panel": verification.address_panel(incident) if incident.is_open and not caller_verified else None,
@@ -201,6 +204,7 @@ def _detail(request, incident, status=200, refused=None, reason="", **bound):
         "is_supervisor": request.user.has_any_role([Role.SUPERVISOR]),
         "can_restrict": request.user.has_any_role(RESTRICTED_ROLES),
         "failed_updates": sum(1 for u in detail["updates"] if u.status == UpdateStatus.FAILED),
+        "snippets": snippets,
         **detail,
         **blank,
         **bound,
@@ -521,6 +525,7 @@ def progress_update(request, pk):
                 "body_text": text,
                 "redactions": form.redactions,
                 "refusal": refusals.on_own_page("progress_form", form),
+                "snippets": selectors.reply_snippets(incident),
             },
             status=(409 if conflict else 400) if form.errors else 200,
         )
@@ -587,6 +592,7 @@ def resolve(request, pk):
             "body_text": text,
             "redactions": form.redactions,
             "refusal": refusals.on_own_page("resolution_form", form),
+            "snippets": selectors.reply_snippets(incident),
         },
         status=(409 if conflict else 400) if form.errors else 200,
     )

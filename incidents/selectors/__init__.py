@@ -2,7 +2,13 @@
 and each page of a list costs the same at any depth (keyset paging on an index, never OFFSET).
 Split by what is read; every selector is re-exported here (`selectors.incident_list(...)`)."""
 
-from .customers import CUSTOMER_INCIDENTS_SHOWN, customer_directory, customer_incidents, open_incidents_of
+from .customers import (
+    CUSTOMER_INCIDENTS_SHOWN,
+    customer_directory,
+    customer_incidents,
+    open_incidents_of,
+    reply_snippets,
+)
 from .detail import (
     RELATED_SHOWN,
     REPORT_STEPS,
@@ -53,6 +59,7 @@ __all__ = [
     "queue_counts",
     "queue_sections",
     "related_incidents_by_ip",
+    "reply_snippets",
     "sees_restricted",
     "text_query",
     "visibility",

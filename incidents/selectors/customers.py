@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 
 from core import paging
 
-from ..models import Customer, Incident, Status
+from ..models import Customer, Incident, ReplySnippet, Status
 from .visibility import visible_incidents
 
 CUSTOMER_INCIDENTS_SHOWN = 50  # newest first; the incident list (search by reference) has the rest
@@ -37,3 +37,14 @@ def customer_incidents(customer: Customer, agent) -> QuerySet[Incident]:
 def open_incidents_of(customer: Customer, agent) -> list[Incident]:
     """The customer's open incidents the agent may see: the warning before opening another."""
     return list(customer_incidents(customer, agent).filter(status=Status.OPEN)[:5])
+
+
+def reply_snippets(incident: Incident) -> dict[str, list[tuple[str, str]]]:
+    """The active reply snippets in the customer's language, by purpose, with the customer's name
+    and the incident's reference filled in: [(title, text)] (one query)."""
+    customer = incident.customer
+    by_purpose: dict[str, list[tuple[str, str]]] = {}
+    for snippet in ReplySnippet.objects.filter(language=customer.language, active=True):
+        text = snippet.filled(name=customer.display_name, reference=incident.reference)
+        by_purpose.setdefault(snippet.purpose, []).append((snippet.title, text))
+    return by_purpose

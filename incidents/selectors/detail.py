@@ -269,8 +269,10 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
         steps["resolved"] = closing_at
     kinds = list(dict.fromkeys(incident.changes.order_by("created_at", "pk").values_list("kind", flat=True)))
 
+    zone = incident.customer.zone  # the customer's time zone, not the desk's
+
     def stamp(at) -> str:
-        local = timezone.localtime(at)
+        local = timezone.localtime(at, zone)
         return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
     ordered = sorted(steps.items(), key=lambda item: item[1])

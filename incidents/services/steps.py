@@ -10,8 +10,10 @@ from core.redaction import redacted
 from .. import hooks, ipextract, playbook
 from ..emails import notify_customer
 from ..models import (
+    CustomerTwoFactor,
     Incident,
     Indicator,
+    PasswordAdvice,
     UnauthorizedChange,
     Verdict,
     network_of,
@@ -67,7 +69,13 @@ def record_securing(
         customer_two_factor=incident.customer_two_factor,
     )
     notify_customer(
-        incident, template="securing_advice", actor=actor, key=f"{incident.pk}:securing_advice:{playbook_run(incident)}"
+        incident,
+        template="securing_advice",
+        actor=actor,
+        key=f"{incident.pk}:securing_advice:{playbook_run(incident)}",
+        # The email asks only for what is still to do, and says what is done already.
+        password_done=incident.password_advice == PasswordAdvice.DONE,
+        two_factor_on=incident.customer_two_factor in (CustomerTwoFactor.ALREADY_ON, CustomerTwoFactor.ENABLED_NOW),
     )
     return incident
 
