@@ -540,3 +540,24 @@ class ReplySnippet(models.Model):
 
     def filled(self, *, name: str, reference: str) -> str:
         return self.body.replace("{name}", name).replace("{reference}", reference)
+
+
+# --- Presence --------------------------------------------------------------------------------------
+
+
+class Presence(models.Model):
+    """Who has an incident open right now (viewing, or typing into one of its forms): one row per
+    agent and incident, refreshed by the page every few seconds (incidents.presence). A row not
+    refreshed for PRESENCE_SECONDS means the agent left: readers ignore it, writers sweep it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    editing = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "agent"], name="one_presence_per_agent")]
+        indexes = [models.Index(fields=["incident", "seen_at"], name="presence_incident_seen")]
+
+    def __str__(self):
+        return f"{self.agent_id} on {self.incident_id}"

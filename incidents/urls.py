@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("incidents/<int:pk>/history/", views.incident_history, name="incident-history"),
+    path("incidents/<int:pk>/presence/", views.presence, name="incident-presence"),
     path("incidents/<int:pk>/advance/", views.advance, name="incident-advance"),
     path("incidents/<int:pk>/changes/", views.record_change, name="incident-change"),
     path("incidents/<int:pk>/not-confirmed/", views.close_not_confirmed, name="incident-not-confirmed"),

@@ -15,6 +15,7 @@ from core import paging
 from notifications.models import CustomerUpdate, UpdateStatus
 
 from . import emails, forms, hooks, playbook, refusals, selectors, services, sla, verification
+from . import presence as incidents_presence
 from .models import Customer, Escalation, Stage, Team
 from .playbook import PlaybookConflict, PlaybookError
 
@@ -205,6 +206,7 @@ def _detail(request, incident, status=200, refused=None, reason="", **bound):
         "can_restrict": request.user.has_any_role(RESTRICTED_ROLES),
         "failed_updates": sum(1 for u in detail["updates"] if u.status == UpdateStatus.FAILED),
         "snippets": snippets,
+        "presence_ping": incidents_presence.PING_SECONDS,
         **detail,
         **blank,
         **bound,
@@ -612,6 +614,20 @@ def incident_report(request, pk):
     services.record_view(incident, actor=request.user, page="report")
     sent = incident.customer_updates.filter(template="resolution").order_by("-created_at", "-pk").first()
     return render(request, "incidents/incident_report.html", {"incident": incident, "report": sent})
+
+
+@require_POST
+@background
+def presence(request, pk):
+    """The incident page's presence ping (htmx, every few seconds): records that this agent is
+    here (typing, when `editing=1`), answers with who else is."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    incidents_presence.ping(incident, request.user, editing=request.POST.get("editing") == "1")
+    return render(
+        request,
+        "incidents/_presence.html",
+        {"incident": incident, "present": incidents_presence.others(incident, request.user)},
+    )
 
 
 IP_PAGE_SIZE = 50

@@ -38,6 +38,7 @@ INCIDENT_URLS = {
     "incident-findings": "incident",
     "incident-indicators": "incident",
     "incident-verdicts": "incident",
+    "incident-presence": "incident",
     "update-retry": "update",
     "incident-escalate": "incident",
     "incident-restrict": "incident",

@@ -1,0 +1,13 @@
+// Presence: while the agent types into a form of the incident page, its presence ping says
+// "editing" (the hidden #presence-editing the htmx ping includes); 30 s after the last keystroke
+// it says "viewing" again. No inline script: the CSP.
+(function () {
+  var idle = null;
+  document.addEventListener("input", function (event) {
+    var flag = document.getElementById("presence-editing");
+    if (!flag || !event.target.closest || !event.target.closest("form")) return;
+    flag.value = "1";
+    clearTimeout(idle);
+    idle = setTimeout(function () { flag.value = "0"; }, 30000);
+  });
+})();
