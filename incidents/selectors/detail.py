@@ -109,7 +109,7 @@ def _timeline(incident: Incident, notes) -> list[dict]:
     entries = (
         entries_for_incident(incident.pk)
         .exclude(action__in=TIMELINE_LEAVES_OUT)
-        .select_related(None)
+        .select_related("actor")
         .order_by("-seq")[:TIMELINE_SHOWN]
     )
     by_note = {str(note.pk): note for note in notes}
