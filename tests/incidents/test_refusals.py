@@ -40,6 +40,8 @@ INCIDENT_FORMS = [
     "incident-reopen",
 ]
 SUPERVISOR_REAUTH = ["verification-send-override", "verification-override"]
+# The satellites' forms on the incident page.
+SATELLITE_FORMS = ["breaches:incident-breach"]
 STAGES = ["confirm", "secure", "investigate", "escalate", "communicate", "post_incident", "closed"]
 
 # Every field any of these forms has, filled the way a stale tab would send it.
@@ -106,9 +108,9 @@ def test_every_form_of_the_incident_page_refuses_visibly_at_every_stage(
     incident = _at(stage, customer, tier1, supervisor_agent)
     verified_client(supervisor_agent, reauthenticated=True)
     refused = 0
-    for name in INCIDENT_FORMS + SUPERVISOR_REAUTH:
+    for name in INCIDENT_FORMS + SUPERVISOR_REAUTH + SATELLITE_FORMS:
         before = fresh(incident).version
-        url = reverse(f"incidents:{name}", args=[incident.pk])
+        url = reverse(name if ":" in name else f"incidents:{name}", args=[incident.pk])
         response = client.post(url, STALE_POST)
         if response.status_code == 302:  # accepted at this stage (e.g. a code sent): it says so
             page = client.get(response["Location"]).content.decode()
