@@ -28,12 +28,13 @@ def test_the_timeline_lists_every_action_newest_first_without_views(client, veri
     what = _timeline(html)
     assert what[0] == "Indicator recorded"
     for action in ("Incident opened", "Note added", "Unauthorized change recorded", "Caller verified",
-                   "Securing step recorded", "Playbook stage advanced", "Customer email sent"):  # fmt: skip
+                   "Securing step recorded", "Playbook stage advanced", "Customer email queued"):  # fmt: skip
         assert action in what, action
     assert what[-1] == "Incident opened"
     assert "Incident viewed" not in what
     assert "Customer called back" in html.split('id="timeline"')[1]
-    assert "ip: 185.220.101.7" in html
+    assert "address: 185.220.101.7" in html and "from: 2 · Secure · to: 3 · Investigate" in html
+    assert "Customer email sent" not in what  # delivery is the updates panel's
 
 
 def test_the_timeline_costs_the_same_queries_for_few_or_many_actions(client, verified_client, incident, tier1):
