@@ -248,6 +248,11 @@ def act(request, pk, form_class, form_name, call, success):
                 messages.success(request, success(result) if callable(success) else success)
             return redirect(incident)
     incident.refresh_from_db()
+    if "version" in form.fields and form.is_bound:
+        # The page now shows the incident as it is: sending the form again (after review) is a retry
+        # against this version, not the stale one refused again.
+        form.data = form.data.copy()
+        form.data[form.add_prefix("version")] = incident.version
     return _detail(request, incident, status=status, refused=form_name, **{form_name: form})
 
 

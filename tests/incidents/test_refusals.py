@@ -192,3 +192,18 @@ def test_sending_again_an_email_that_did_not_fail_is_refused_on_the_page(client,
     response = client.post(reverse("incidents:update-retry", args=[incident.pk, update.pk]))
     _html, notice = _check_refused(response, "retry")
     assert response.status_code == 409 and "Send a failed email again" in notice
+
+
+def test_after_a_stale_refusal_sending_the_form_again_is_a_retry_on_the_current_version(
+    client, verified_client, incident, tier1
+):
+    verified_client(tier1)
+    stale = {"version": "99", "kind": "transaction", "description": TYPED}
+    response = client.post(reverse("incidents:incident-change", args=[incident.pk]), stale)
+    assert response.status_code == 409
+    html = response.content.decode()
+    form = html.split(f'action="/incidents/{incident.pk}/changes/"')[1].split("</form>")[0]
+    version = re.search(r'name="version" value="(\d+)"', form).group(1)
+    assert version == str(fresh(incident).version) and TYPED in form
+    response = client.post(reverse("incidents:incident-change", args=[incident.pk]), {**stale, "version": version})
+    assert response.status_code == 302 and fresh(incident).changes.get().description == TYPED
