@@ -523,7 +523,7 @@ class ReplySnippet(models.Model):
     audited). `{name}` and `{reference}` are filled in with the customer's name and the incident's
     reference where an agent inserts it."""
 
-    title = models.CharField(max_length=120)
+    title = RedactedCharField(max_length=120)
     language = models.CharField(max_length=2, choices=Language.choices)
     purpose = models.CharField(max_length=12, choices=SnippetPurpose.choices)
     body = RedactedTextField(help_text="{name}: the customer's name; {reference}: the incident's reference.")

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
             name='ReplySnippet',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=120)),
+                ('title', core.fields.RedactedCharField(max_length=120)),
                 ('language', models.CharField(choices=[('en', 'English'), ('de', 'Deutsch'), ('pl', 'Polski'), ('nb', 'Norsk bokmål'), ('fa', 'فارسی')], max_length=2)),
                 ('purpose', models.CharField(choices=[('advice', 'Advice for the customer (step 6)'), ('resolution', 'How it was resolved (step 6)'), ('progress', 'Progress update (step 5)'), ('message', 'Message to the customer')], max_length=12)),
                 ('body', core.fields.RedactedTextField(help_text="{name}: the customer's name; {reference}: the incident's reference.")),

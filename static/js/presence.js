@@ -5,7 +5,8 @@
   var idle = null;
   document.addEventListener("input", function (event) {
     var flag = document.getElementById("presence-editing");
-    if (!flag || !event.target.closest || !event.target.closest("form")) return;
+    var form = event.target.closest ? event.target.closest("form") : null;
+    if (!flag || !form || form.id === "presence-ping") return;
     flag.value = "1";
     clearTimeout(idle);
     idle = setTimeout(function () { flag.value = "0"; }, 30000);

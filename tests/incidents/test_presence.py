@@ -42,6 +42,7 @@ def test_the_incident_page_polls_presence_without_inline_script(client, verified
     verified_client(tier1)
     html = client.get(incident.get_absolute_url()).content.decode()
     assert f'hx-post="/incidents/{incident.pk}/presence/"' in html and "every 4s" in html
+    assert 'id="presence-ping"' in html and 'name="csrfmiddlewaretoken"' in html.split('id="presence-ping"')[1]
     assert "<script>" not in html and "onclick" not in html
 
 
