@@ -119,9 +119,9 @@ def test_a_real_gunicorn_access_log_holds_no_card_number(tmp_path):
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                urllib.request.urlopen(f"{base}/healthz", timeout=10)
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # not listening yet, or too slow to answer on a loaded machine
                 if process.poll() is not None:
                     pytest.fail(f"gunicorn exited: {error_log.read_text()}")
                 time.sleep(0.2)
@@ -133,7 +133,7 @@ def test_a_real_gunicorn_access_log_holds_no_card_number(tmp_path):
         ):
             request = urllib.request.Request(f"{base}/incidents/?{query}")
             with contextlib.suppress(urllib.error.HTTPError):
-                urllib.request.urlopen(request, timeout=5)
+                urllib.request.urlopen(request, timeout=30)
         time.sleep(0.5)
     finally:
         process.terminate()

@@ -312,7 +312,7 @@ def test_audit_viewer_deep_page_costs_the_queries_of_the_first(client, verified_
     head = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
     first = _count(client, reverse("audit:index"))
     deep = _count(client, reverse("audit:index"), {"before": head - 20})
-    assert first == deep
+    assert first == deep + 1  # the first page also reads the entries waiting to be chained
 
 
 def test_opening_an_incident_costs_the_same_queries_with_5_or_50_incidents(as_security, security_agent, tier1):
