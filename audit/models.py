@@ -27,6 +27,7 @@ class AuditAction(models.TextChoices):
 
     CUSTOMER_CREATED = "customer.created", "Customer created"
     CUSTOMER_CHANGED = "customer.changed", "Customer details changed"
+    CUSTOMER_VIEWED = "customer.viewed", "Customer page viewed"
     INCIDENT_OPENED = "incident.opened", "Incident opened"
     INCIDENT_VIEWED = "incident.viewed", "Incident viewed"
     INCIDENT_UPDATED = "incident.updated", "Incident updated"

@@ -11,9 +11,11 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AuditEntry, PendingEntry
+from .models import AuditAction, AuditEntry, PendingEntry
 
 PAGE_SIZE = 50
+# The read-access log: who looked at what. Kept, and hidden from the viewer unless asked for.
+VIEW_ACTIONS = (AuditAction.INCIDENT_VIEWED, AuditAction.CUSTOMER_VIEWED)
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,19 @@ def filtered_entries(
     action: str | None = None,
     incident_id: int | None = None,
     customer_id: int | None = None,
+    customer_ids: list[int] | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    hide_views: bool = False,
 ) -> QuerySet[AuditEntry]:
     """Entries matching every given filter; dates are whole days in the desk's time zone.
-    `model`: chained entries, or those still pending."""
+    `model`: chained entries, or those still pending. `hide_views` leaves out the read-access
+    log ("incident viewed"), which would bury the story."""
     qs = model.objects.all()
+    if hide_views:
+        qs = qs.exclude(action__in=VIEW_ACTIONS)
+    if customer_ids:
+        qs = qs.filter(customer_id__in=customer_ids)
     if actor_id is not None:
         qs = qs.filter(actor_id=actor_id)
     if action:

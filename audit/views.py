@@ -16,7 +16,7 @@ def audit_index(request):
     page = None
     if not request.GET or form.is_valid():
         cleaned = form.cleaned_data if form.is_bound else {}
-        filters = form.filters() if form.is_bound else {}
+        filters = form.filters() if form.is_bound else {"hide_views": True}
         page = selectors.entry_page(filters, before=cleaned.get("before"))
     query = request.GET.copy()
     query.pop("before", None)

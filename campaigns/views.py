@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import role_required
@@ -38,21 +39,29 @@ def campaign_detail(request, pk, status=200, **bound):
     return render(request, "campaigns/campaign_detail.html", context, status=status)
 
 
-def _campaign_act(request, pk, form_class, form_name, call, success):
+def _campaign_act(request, pk, form_class, form_name, call, success, label):
     campaign = get_object_or_404(Campaign, pk=pk)
     form = form_class(request.POST) if form_class else None
+    status = 400  # what was typed is not accepted
+    reasons = []
     if form is None or form.is_valid():
         try:
             result = call(campaign, form.cleaned_data if form else {})
         except PlaybookError as exc:
-            if form is None:
-                messages.error(request, str(exc))
-                return redirect(campaign)
-            form.add_error(None, str(exc))
+            status = 409  # the campaign's state refuses it
+            reasons = [str(exc)]
+            if form is not None:
+                form.add_error(None, str(exc))
         else:
             messages.success(request, success(result))
             return redirect(result)
-    return campaign_detail(request, pk, status=400, **{form_name: form})
+    if form is not None:
+        reasons = [str(e) for e in form.non_field_errors()] + [
+            f"{form[name].label}: {e}" for name, errors in form.errors.items() if name != "__all__" for e in errors
+        ]
+    refusal = {"action": label, "messages": reasons, "in_place": form is not None}
+    bound = {form_name: form} if form_name else {}
+    return campaign_detail(request, pk, status=status, refusal=refusal, **bound)
 
 
 @require_POST
@@ -65,6 +74,7 @@ def campaign_confirm(request, pk):
         None,
         lambda c, d: services.confirm_campaign(c, actor=request.user),
         lambda c: f"{c.reference} confirmed; its open incidents are with the security team.",
+        _("Confirm the campaign"),
     )
 
 
@@ -78,6 +88,7 @@ def campaign_dismiss(request, pk):
         "dismiss_form",
         lambda c, d: services.dismiss_campaign(c, reason=d["reason"], actor=request.user),
         lambda c: f"{c.reference} dismissed: it escalates nothing more.",
+        _("Dismiss the campaign"),
     )
 
 
@@ -91,6 +102,7 @@ def campaign_merge(request, pk):
         "merge_form",
         lambda c, d: services.merge_campaigns(c, into=d["into"], actor=request.user),
         lambda into: f"Merged into {into.reference}.",
+        _("Merge into another campaign"),
     )
 
 

@@ -16,6 +16,7 @@ from .models import (
     Incident,
     Indicator,
     Note,
+    ReplySnippet,
     SlaPolicy,
     UnauthorizedChange,
 )
@@ -159,3 +160,16 @@ class SlaPolicyAdmin(SettingAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # every severity keeps a policy
+
+
+@admin.register(ReplySnippet)
+class ReplySnippetAdmin(SettingAdmin):
+    """Supervisors keep the reply snippets agents insert into what they write to customers; each
+    addition and change is a chained audit entry. Deactivate one instead of removing it."""
+
+    list_display = ("title", "language", "purpose", "active")
+    list_filter = ("language", "purpose", "active")
+    fields = ("title", "language", "purpose", "body", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -13,13 +13,19 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         # Imported here: what touches models may load only once the app registry is ready.
+        from audit import lookups
         from audit.registry import track
+
+        from .selectors import find_customers
+
+        # The audit viewer's customer filter takes an account reference or email of record.
+        lookups.customer_ids = lambda text: list(find_customers(text).values_list("pk", flat=True)[:20])
 
         # Field changes recorded by django-auditlog. Free text and contact data may hold personal
         # data: recorded as changed, values masked. Never the verification code hash.
         track(
             self.get_model("Customer"),
-            include=["display_name", "email", "language", "account_reference"],
+            include=["display_name", "email", "language", "account_reference", "time_zone"],
             mask=["display_name", "email"],
         )
         track(

@@ -12,7 +12,7 @@ incident of the customer records as an unauthorized change of contact details.
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +32,7 @@ from notifications.rendering import clean_header
 
 from .models import ChangeKind, Customer, CustomerEmailChange, Language, Status, UnauthorizedChange, format_reference
 
-FIELDS = ("display_name", "email", "language", "account_reference")
+FIELDS = ("display_name", "email", "language", "account_reference", "time_zone")
 MASKS = {"display_name": mask_name, "email": mask_email, "account_reference": mask_reference}
 MAX_REASON = 5000
 
@@ -55,7 +55,7 @@ def clean_changes(customer: Customer, values: dict, *, reason: str = "") -> dict
         if name == "email":
             value = value.lower()
         try:
-            if not value:
+            if not value and name != "time_zone":  # an empty time zone: the language's
                 raise ValidationError("This field cannot be empty.")
             if name == "email":
                 validate_email(value)
@@ -93,6 +93,7 @@ def change_customer(
     email: str | None = None,
     language: str | None = None,
     account_reference: str | None = None,
+    time_zone: str | None = None,
     reason: str = "",
 ) -> Customer:
     """Change a customer's details (None leaves a field as it is). Supervisors only.
@@ -108,6 +109,7 @@ def change_customer(
         "email": email,
         "language": language,
         "account_reference": account_reference,
+        "time_zone": time_zone,
     }
     cleaned = clean_changes(customer, values, reason=reason)
     if not cleaned:
@@ -135,7 +137,7 @@ def change_customer(
                 "customer_name": clean_header(customer.display_name),
                 "account_reference": customer.account_reference,
                 "new_email_masked": mask_email(change.new_email),
-                "changed_at": f"{change.changed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+                "changed_at": _customer_time(customer, change.changed_at),
             },
         )
     audit.record(
@@ -217,3 +219,9 @@ class AddressGuard:
             return None
         old = self.changes[0][0]
         return old if old.lower() != self.customer.email.lower() else None
+
+
+def _customer_time(customer: Customer, at) -> str:
+    """A time as the customer's emails give it: in their time zone, named."""
+    local = at.astimezone(customer.zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

@@ -1,4 +1,5 @@
-"""The desk's settings: the allow list, the SLA policies and the breach-notification rules.
+"""The desk's settings: the allow list, the SLA policies, the breach-notification rules and the
+reply snippets.
 
 The one door for changing them (the Django admin calls these): each add, change or removal is
 checked by the model's own validation, saved, and written to the hash-chained audit trail with
@@ -16,7 +17,7 @@ from audit.models import AuditAction
 from core.masking import changes as field_changes
 from core.masking import plain
 
-from .models import SlaPolicy
+from .models import ReplySnippet, SlaPolicy
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,15 @@ register(
     Setting(
         fields=("severity", "first_update_minutes", "claim_minutes", "resolve_minutes", "warn_percent"),
         why_not_removable="Every severity keeps an SLA policy: change its times instead.",
+    ),
+)
+
+
+register(
+    ReplySnippet,
+    Setting(
+        fields=("title", "language", "purpose", "body", "active"),
+        why_not_removable="Deactivate a reply snippet instead: agents may have used it.",
     ),
 )
 

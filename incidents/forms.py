@@ -3,6 +3,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AgentChoiceField
 from core.fields import reject_card_numbers
@@ -21,6 +22,7 @@ from .models import (
     Status,
     Team,
     Verdict,
+    validate_time_zone,
 )
 from .selectors import find_customers, ip_query
 from .verification import IDENTIFIED_BY
@@ -87,6 +89,12 @@ class NewCustomerForm(RedactingForm):
     email = forms.EmailField(label="Email of record", validators=[reject_card_numbers])
     account_reference = forms.CharField(max_length=64, validators=[reject_card_numbers])
     language = forms.ChoiceField(choices=Language.choices)
+    time_zone = forms.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. Europe/Oslo, for the times in their emails. Empty: the zone of their language."),
+    )
 
 
 class SendCodeForm(UniqueIdsForm):
@@ -163,8 +171,38 @@ class LogPasteForm(RedactingForm):
     )
 
 
-class VerdictForm(UniqueIdsForm):
-    verdict = forms.ChoiceField(choices=[c for c in Verdict.choices if c[0] != Verdict.PENDING])
+class VerdictsForm(UniqueIdsForm):
+    """Step 3: one verdict field per address of the incident (`verdict-<id>`), saved together.
+
+    A pending address of a private, loopback, link-local or documentation range is offered as
+    legitimate (it can be changed before saving)."""
+
+    CHOICES = [("", _("Choose…")), *[c for c in Verdict.choices if c[0] != Verdict.PENDING]]
+
+    def __init__(self, *args, indicators=(), pre_judged=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for indicator in indicators:
+            name = f"verdict-{indicator.pk}"
+            suggested = indicator.verdict == Verdict.PENDING and indicator.scope in pre_judged
+            initial = (
+                Verdict.LEGITIMATE if suggested else ("" if indicator.verdict == Verdict.PENDING else indicator.verdict)
+            )
+            self.fields[name] = forms.ChoiceField(
+                label=_("Verdict for %(ip)s") % {"ip": indicator.ip},
+                choices=self.CHOICES,
+                required=False,
+                initial=initial,
+                widget=PlainSelect(attrs={"id": name}),
+            )
+            self.rows.append((indicator, name, suggested))
+
+    def bound_rows(self):
+        """(indicator, bound field, suggested) for the template's table."""
+        return [(indicator, self[name], suggested) for indicator, name, suggested in self.rows]
+
+    def verdicts(self) -> dict[int, str]:
+        return {indicator.pk: self.cleaned_data[name] for indicator, name, _ in self.rows}
 
 
 class EscalateForm(RedactingForm):

@@ -7,18 +7,21 @@ invariants only.
 """
 
 import ipaddress
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.fields import CardFreeCharField, CardFreeEmailField, RedactedCharField, RedactedTextField
-from notifications.catalog import Language
+from notifications.catalog import LANGUAGE_TIME_ZONES, Language
 
 
 class Channel(models.TextChoices):
@@ -69,6 +72,11 @@ class CustomerTwoFactor(models.TextChoices):
     DECLINED = "declined", "Customer declined"
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in available_timezones():
+        raise ValidationError(_("Enter a time zone by its IANA name, e.g. Europe/Oslo."))
+
+
 class Customer(models.Model):
     """The account holder. Minimal personal data: enough to reach and identify them."""
 
@@ -77,6 +85,12 @@ class Customer(models.Model):
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     account_reference = CardFreeCharField(
         max_length=64, unique=True, help_text="The customer's account or service name in our systems."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Oslo: times in their emails. Empty: the zone of their language.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -91,6 +105,18 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"{self.display_name} ({self.account_reference})"
+
+    def get_absolute_url(self):
+        return reverse("incidents:customer-detail", args=[self.pk])
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of the customer's emails: their own, or their language's."""
+        name = self.time_zone or LANGUAGE_TIME_ZONES.get(self.language, "UTC")
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class CustomerEmailChange(models.Model):
@@ -319,6 +345,23 @@ class Indicator(models.Model):
     def is_public(self) -> bool:
         return self.scope == "public"
 
+    @property
+    def scope_label(self) -> str:
+        return SCOPE_LABELS.get(self.scope, self.scope)
+
+
+# The ranges of incidents.ipextract.scope_of, in words.
+SCOPE_LABELS = {
+    "public": _("Public internet"),
+    "private": _("Private network (home or office)"),
+    "loopback": _("Loopback (the device itself)"),
+    "link_local": _("Link-local (same network segment)"),
+    "documentation": _("Documentation range (example address)"),
+    "multicast": _("Multicast"),
+    "unspecified": _("Unspecified address"),
+    "reserved": _("Reserved range"),
+}
+
 
 class EscalationStatus(models.TextChoices):
     OPEN = "open", "Waiting"
@@ -463,3 +506,58 @@ class NetworkContainsOrEquals(models.Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         # The network as text, cast in SQL: the field's own adapter takes single addresses only.
         return f"{lhs} <<= %s::inet", [*lhs_params, str(self.rhs)]
+
+
+# --- Reply snippets --------------------------------------------------------------------------------
+
+
+class SnippetPurpose(models.TextChoices):
+    ADVICE = "advice", _("Advice for the customer (step 6)")
+    RESOLUTION = "resolution", _("How it was resolved (step 6)")
+    PROGRESS = "progress", _("Progress update (step 5)")
+    MESSAGE = "message", _("Message to the customer")
+
+
+class ReplySnippet(models.Model):
+    """A reusable text for customers, in one language; supervisors keep them (a desk setting,
+    audited). `{name}` and `{reference}` are filled in with the customer's name and the incident's
+    reference where an agent inserts it."""
+
+    title = RedactedCharField(max_length=120)
+    language = models.CharField(max_length=2, choices=Language.choices)
+    purpose = models.CharField(max_length=12, choices=SnippetPurpose.choices)
+    body = RedactedTextField(help_text="{name}: the customer's name; {reference}: the incident's reference.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["language", "purpose", "title"]
+        verbose_name = "reply snippet"
+        indexes = [models.Index(fields=["language", "active"], name="snippet_language")]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_language_display()})"
+
+    def filled(self, *, name: str, reference: str) -> str:
+        return self.body.replace("{name}", name).replace("{reference}", reference)
+
+
+# --- Presence --------------------------------------------------------------------------------------
+
+
+class Presence(models.Model):
+    """Who has an incident open right now (viewing, or typing into one of its forms): one row per
+    agent and incident, refreshed by the page every few seconds (incidents.presence). A row not
+    refreshed for PRESENCE_SECONDS means the agent left: readers ignore it, writers sweep it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    editing = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "agent"], name="one_presence_per_agent")]
+        indexes = [models.Index(fields=["incident", "seen_at"], name="presence_incident_seen")]
+
+    def __str__(self):
+        return f"{self.agent_id} on {self.incident_id}"

@@ -22,6 +22,11 @@ STEPS = [
 ]
 ORDER = [stage for stage, _, _ in STEPS] + [Stage.CLOSED]
 
+# Step 3: addresses that can only be the customer's own network, the device itself or an example
+# address. The verdict form offers them as legitimate (the agent can change it before saving);
+# every other address starts unjudged.
+PRE_JUDGED_LEGITIMATE = frozenset({"private", "loopback", "link_local", "documentation"})
+
 MOVES: dict[str, set[str]] = {
     Stage.CONFIRM: {Stage.SECURE, Stage.CLOSED},  # CLOSED here = "not confirmed" (false alarm)
     Stage.SECURE: {Stage.INVESTIGATE},
@@ -35,6 +40,11 @@ MOVES: dict[str, set[str]] = {
 
 class PlaybookError(ApplicationError):
     """A move the playbook does not allow; the message says what is missing."""
+
+
+class PlaybookConflict(PlaybookError):
+    """The incident's state refuses the move (the wrong step, closed, changed meanwhile, taken):
+    pages answer 409 Conflict, where an incomplete request answers 400."""
 
 
 def gate_confirm(incident: Incident) -> list[str]:
@@ -111,7 +121,7 @@ def next_stage(stage: str) -> str | None:
 def ensure_can_move(incident: Incident, to_stage: str, *, closing_not_confirmed: bool = False) -> None:
     """Raise PlaybookError naming the reason if the incident may not move to `to_stage`."""
     if to_stage not in MOVES[incident.stage]:
-        raise PlaybookError(
+        raise PlaybookConflict(
             f"{incident.reference} is at “{Stage(incident.stage).label}”; it cannot move to “{Stage(to_stage).label}”."
         )
     if incident.stage == Stage.CLOSED:
@@ -126,12 +136,12 @@ def ensure_can_move(incident: Incident, to_stage: str, *, closing_not_confirmed:
         return
     missing = missing_for_next(incident)
     if missing:
-        raise PlaybookError("Before moving on: " + "; ".join(missing) + ".")
+        raise PlaybookConflict("Before moving on: " + "; ".join(missing) + ".")
 
 
 def ensure_open(incident: Incident) -> None:
     if incident.status != Status.OPEN:
-        raise PlaybookError(f"{incident.reference} is closed; a supervisor can reopen it.")
+        raise PlaybookConflict(f"{incident.reference} is closed; a supervisor can reopen it.")
 
 
 def step_states(incident: Incident) -> list[dict]:

@@ -7,9 +7,12 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("incidents/", views.incident_list, name="incident-list"),
     path("incidents/new/", views.incident_create, name="incident-create"),
+    path("customers/", views.customer_list, name="customer-list"),
     path("customers/new/", views.customer_create, name="customer-create"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("incidents/<int:pk>/history/", views.incident_history, name="incident-history"),
+    path("incidents/<int:pk>/presence/", views.presence, name="incident-presence"),
     path("incidents/<int:pk>/advance/", views.advance, name="incident-advance"),
     path("incidents/<int:pk>/changes/", views.record_change, name="incident-change"),
     path("incidents/<int:pk>/not-confirmed/", views.close_not_confirmed, name="incident-not-confirmed"),
@@ -22,9 +25,7 @@ urlpatterns = [
     path("incidents/<int:pk>/securing/", views.record_securing, name="incident-securing"),
     path("incidents/<int:pk>/findings/", views.record_findings, name="incident-findings"),
     path("incidents/<int:pk>/indicators/", views.add_indicators, name="incident-indicators"),
-    path(
-        "incidents/<int:pk>/indicators/<int:indicator_pk>/verdict/", views.indicator_verdict, name="indicator-verdict"
-    ),
+    path("incidents/<int:pk>/verdicts/", views.record_verdicts, name="incident-verdicts"),
     path("incidents/<int:pk>/escalate/", views.escalate, name="incident-escalate"),
     path("incidents/<int:pk>/restrict/", views.restrict, name="incident-restrict"),
     path("incidents/<int:pk>/no-escalation/", views.no_escalation, name="incident-no-escalation"),

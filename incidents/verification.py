@@ -20,7 +20,7 @@ from core.redaction import redacted
 from .customers import AddressGuard
 from .emails import notify_customer
 from .models import CallerVerification, IdentifiedBy, Incident, VerificationStatus
-from .playbook import PlaybookError
+from .playbook import PlaybookConflict, PlaybookError
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -54,7 +54,7 @@ def caller_verified(incident: Incident) -> bool:
 
 def ensure_caller_verified(incident: Incident) -> None:
     if not caller_verified(incident):
-        raise PlaybookError(
+        raise PlaybookConflict(
             "Verify the caller first (one-time code to the customer's address of record), or ask a supervisor to override."
         )
 

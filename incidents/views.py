@@ -14,9 +14,10 @@ from accounts.roles import RESTRICTED_ROLES, Role
 from core import paging
 from notifications.models import CustomerUpdate, UpdateStatus
 
-from . import emails, forms, hooks, playbook, selectors, services, sla, verification
-from .models import Escalation, Indicator, Stage, Team
-from .playbook import PlaybookError
+from . import emails, forms, hooks, playbook, refusals, selectors, services, sla, verification
+from . import presence as incidents_presence
+from .models import Customer, Escalation, Stage, Team
+from .playbook import PlaybookConflict, PlaybookError
 
 PAGE_SIZE = 25
 
@@ -63,6 +64,16 @@ def incident_list(request):
 
 def incident_create(request):
     form = forms.IncidentForm(request.POST or None, initial={"customer_query": request.GET.get("customer", "")})
+    already_open = []
+    if request.method == "POST" and form.is_valid():
+        already_open = selectors.open_incidents_of(form.customer, request.user)
+    elif request.method == "GET" and request.GET.get("customer"):
+        found = list(selectors.find_customers(request.GET["customer"])[:2])
+        already_open = selectors.open_incidents_of(found[0], request.user) if len(found) == 1 else []
+    if already_open and request.method == "POST" and not request.POST.get("open_anyway"):
+        # The customer already has an open incident: say so, with a link, before opening another.
+        context = {"form": form, "already_open": already_open, "confirm": True}
+        return render(request, "incidents/incident_create.html", context, status=409)
     if request.method == "POST" and form.is_valid():
         incident = services.open_incident(
             customer=form.customer,
@@ -74,7 +85,41 @@ def incident_create(request):
         _redaction_notice(request, form)
         messages.success(request, f"{incident.reference} opened; the customer was sent an acknowledgement.")
         return redirect(incident)
-    return render(request, "incidents/incident_create.html", {"form": form})
+    status = 400 if form.errors else 200
+    context = {"form": form, "already_open": already_open, "confirm": bool(already_open)}
+    return render(request, "incidents/incident_create.html", context, status=status)
+
+
+CUSTOMER_PAGE_SIZE = 25
+
+
+def customer_list(request):
+    """The customer directory: search by name, email of record or account reference."""
+    query = request.GET.get("q", "").strip()[:200]
+    page = selectors.customer_directory(
+        query, older=request.GET.get("older"), newer=request.GET.get("newer"), size=CUSTOMER_PAGE_SIZE
+    )
+    return render(
+        request,
+        "incidents/customer_list.html",
+        {"q": query, "page": page, "query": urlencode({"q": query}) if query else ""},
+    )
+
+
+def customer_detail(request, pk):
+    customer = get_object_or_404(Customer, pk=pk)
+    services.record_customer_view(customer, actor=request.user)
+    incidents = list(selectors.customer_incidents(customer, request.user)[: selectors.CUSTOMER_INCIDENTS_SHOWN + 1])
+    return render(
+        request,
+        "incidents/customer_detail.html",
+        {
+            "customer": customer,
+            "incidents": incidents[: selectors.CUSTOMER_INCIDENTS_SHOWN],
+            "more": len(incidents) > selectors.CUSTOMER_INCIDENTS_SHOWN,
+            "open_count": sum(1 for incident in incidents if incident.is_open),
+        },
+    )
 
 
 def customer_create(request):
@@ -87,7 +132,8 @@ def customer_create(request):
         else:
             messages.success(request, f"Customer {customer.display_name} added.")
             return redirect(f"/incidents/new/?customer={customer.account_reference}")
-    return render(request, "incidents/customer_create.html", {"form": form})
+    status = 400 if form.errors else 200
+    return render(request, "incidents/customer_create.html", {"form": form}, status=status)
 
 
 def incident_detail(request, pk):
@@ -106,8 +152,11 @@ def incident_history(request, pk):
     )
 
 
-def _detail(request, incident, status=200, **bound):
-    """The incident page; `bound` replaces a blank form by the one just submitted (with its errors)."""
+def _detail(request, incident, status=200, refused=None, reason="", **bound):
+    """The incident page; `bound` replaces a blank form by the one just submitted (with its errors).
+
+    `refused` names the form of a refused action (or the action itself when it has no form): the
+    page then opens with the notice of `refusals` (what was refused, why, what was typed)."""
     versioned = {"version": incident.version}
     blank = {
         "change_form": forms.ChangeForm(initial=versioned),
@@ -137,6 +186,10 @@ def _detail(request, incident, status=200, **bound):
         "advance_form": forms.AdvanceForm(initial=versioned),
     }
     detail = selectors.incident_detail(incident)
+    blank["verdicts_form"] = _verdicts_form(incident)  # the indicators are prefetched by now
+    snippets = selectors.reply_snippets(incident)
+    if snippets.get("advice") and not incident.advice_given:  # the advice in the customer's language
+        blank["resolution_form"] = forms.ResolutionForm(initial={**versioned, "advice_given": snippets["advice"][0][1]})
     caller_verified = any(v.status in verification.PASSED for v in detail["verifications"])
     context = {
         "address_panel": verification.address_panel(incident) if incident.is_open and not caller_verified else None,
@@ -152,10 +205,16 @@ def _detail(request, incident, status=200, **bound):
         "is_supervisor": request.user.has_any_role([Role.SUPERVISOR]),
         "can_restrict": request.user.has_any_role(RESTRICTED_ROLES),
         "failed_updates": sum(1 for u in detail["updates"] if u.status == UpdateStatus.FAILED),
+        "snippets": snippets,
+        "presence_ping": incidents_presence.PING_SECONDS,
         **detail,
         **blank,
         **bound,
     }
+    if refused:
+        context["refusal"] = refusals.refusal(
+            refused, bound.get(refused), incident, context | {"user": request.user}, reason=reason
+        )
     return render(request, "incidents/incident_detail.html", context, status=status)
 
 
@@ -172,18 +231,29 @@ def act(request, pk, form_class, form_name, call, success):
     """Run one step action for the incident: valid form -> service -> redirect; else the page with errors."""
     incident = selectors.incident_for_agent(pk, request.user)
     form = form_class(request.POST)
+    status = 400  # what was typed is not accepted
     if form.is_valid():
         try:
             result = call(incident, form.cleaned_data)
         except PlaybookError as exc:
             form.add_error(None, str(exc))
+            # 409: the incident's state refuses it (wrong step, stale page, taken); else incomplete.
+            status = 409 if isinstance(exc, PlaybookConflict) else 400
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or "Your role does not allow this.")
+            status = 403
         else:
             _redaction_notice(request, form)
             if success:
                 messages.success(request, success(result) if callable(success) else success)
             return redirect(incident)
     incident.refresh_from_db()
-    return _detail(request, incident, status=400, **{form_name: form})
+    if "version" in form.fields and form.is_bound:
+        # The page now shows the incident as it is: sending the form again (after review) is a retry
+        # against this version, not the stale one refused again.
+        form.data = form.data.copy()
+        form.data[form.add_prefix("version")] = incident.version
+    return _detail(request, incident, status=status, refused=form_name, **{form_name: form})
 
 
 @require_POST
@@ -298,7 +368,7 @@ def check_code(request, pk):
             messages.success(request, result.message)
             return redirect(incident)
         form.add_error("code", result.message)
-    return _detail(request, incident, status=400, check_code_form=form)
+    return _detail(request, incident, status=400, refused="check_code_form", check_code_form=form)
 
 
 @require_POST
@@ -361,19 +431,28 @@ def add_indicators(request, pk):
     )
 
 
+def _verdicts_form(incident, data=None):
+    return forms.VerdictsForm(
+        data, indicators=list(incident.indicators.all()), pre_judged=playbook.PRE_JUDGED_LEGITIMATE
+    )
+
+
 @require_POST
-def indicator_verdict(request, pk, indicator_pk):
+def record_verdicts(request, pk):
+    """Step 3: the verdicts of every address of the incident, sent as one form."""
     incident = selectors.incident_for_agent(pk, request.user)
-    indicator = get_object_or_404(Indicator, pk=indicator_pk, incident=incident)
-    form = forms.VerdictForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_indicator_verdict(indicator, verdict=form.cleaned_data["verdict"], actor=request.user)
-        except PlaybookError as exc:
-            messages.error(request, str(exc))
-    else:
-        messages.error(request, "Choose unauthorized, legitimate or unknown.")
-    return redirect(f"{incident.get_absolute_url()}#indicators")
+    return act(
+        request,
+        pk,
+        lambda data: _verdicts_form(incident, data),
+        "verdicts_form",
+        lambda i, d: services.set_indicator_verdicts(
+            i,
+            verdicts={int(name.removeprefix("verdict-")): value for name, value in d.items()},
+            actor=request.user,
+        ),
+        lambda changed: f"{len(changed)} verdict(s) saved.",
+    )
 
 
 @require_POST
@@ -431,11 +510,13 @@ def progress_update(request, pk):
     form = forms.ProgressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         message = form.cleaned_data["message"]
+        conflict = False
         if request.POST.get("action") == "send":
             try:
                 services.send_progress_update(incident, message=message, actor=request.user)
             except PlaybookError as exc:
                 form.add_error(None, str(exc))
+                conflict = isinstance(exc, PlaybookConflict)
             else:
                 _redaction_notice(request, form)
                 messages.success(request, "Progress update sent to the customer.")
@@ -444,11 +525,20 @@ def progress_update(request, pk):
         return render(
             request,
             "incidents/progress_preview.html",
-            {"incident": incident, "form": form, "subject": subject, "body_text": text, "redactions": form.redactions},
+            {
+                "incident": incident,
+                "form": form,
+                "subject": subject,
+                "body_text": text,
+                "redactions": form.redactions,
+                "refusal": refusals.on_own_page("progress_form", form),
+                "snippets": selectors.reply_snippets(incident),
+            },
+            status=(409 if conflict else 400) if form.errors else 200,
         )
     if request.method == "GET":
         return redirect(incident)
-    return _detail(request, incident, status=400, progress_form=form)
+    return _detail(request, incident, status=400, refused="progress_form", progress_form=form)
 
 
 @require_POST
@@ -471,7 +561,7 @@ def retry_update(request, pk, update_pk):
     try:
         update = services.retry_customer_update(update, actor=request.user)
     except PlaybookError as exc:
-        messages.error(request, str(exc))
+        return _detail(request, incident, status=409, refused="retry", reason=str(exc))
     else:
         messages.success(request, f"“{update.subject}” is queued again for {update.recipient}.")
     return redirect(f"{incident.get_absolute_url()}#updates")
@@ -483,14 +573,16 @@ def resolve(request, pk):
     incident = selectors.incident_for_agent(pk, request.user)
     form = forms.ResolutionForm(request.POST)
     if not form.is_valid():
-        return _detail(request, incident, status=400, resolution_form=form)
+        return _detail(request, incident, status=400, refused="resolution_form", resolution_form=form)
     data = form.cleaned_data
     texts = {key: data[key] for key in ("resolution_summary", "measures_taken", "advice_given")}
+    conflict = False
     if request.POST.get("action") == "send":  # anything else previews: nothing goes out unseen
         try:
             services.resolve_incident(incident, actor=request.user, expected_version=data["version"], **texts)
         except PlaybookError as exc:
             form.add_error(None, str(exc))
+            conflict = isinstance(exc, PlaybookConflict)
         else:
             _redaction_notice(request, form)
             messages.success(request, "Resolved and closed; the customer was sent the post-incident report.")
@@ -500,8 +592,16 @@ def resolve(request, pk):
     return render(
         request,
         "incidents/resolution_preview.html",
-        {"incident": incident, "form": form, "subject": subject, "body_text": text, "redactions": form.redactions},
-        status=400 if form.errors else 200,
+        {
+            "incident": incident,
+            "form": form,
+            "subject": subject,
+            "body_text": text,
+            "redactions": form.redactions,
+            "refusal": refusals.on_own_page("resolution_form", form),
+            "snippets": selectors.reply_snippets(incident),
+        },
+        status=(409 if conflict else 400) if form.errors else 200,
     )
 
 
@@ -519,6 +619,20 @@ def incident_report(request, pk):
     services.record_view(incident, actor=request.user, page="report")
     sent = incident.customer_updates.filter(template="resolution").order_by("-created_at", "-pk").first()
     return render(request, "incidents/incident_report.html", {"incident": incident, "report": sent})
+
+
+@require_POST
+@background
+def presence(request, pk):
+    """The incident page's presence ping (htmx, every few seconds): records that this agent is
+    here (typing, when `editing=1`), answers with who else is."""
+    incident = selectors.incident_for_agent(pk, request.user)
+    incidents_presence.ping(incident, request.user, editing=request.POST.get("editing") == "1")
+    return render(
+        request,
+        "incidents/_presence.html",
+        {"incident": incident, "present": incidents_presence.others(incident, request.user)},
+    )
 
 
 IP_PAGE_SIZE = 50
@@ -580,9 +694,17 @@ def claim_escalation(request, pk):
     escalation = _escalation(request, pk)
     try:
         services.claim_escalation(escalation, actor=request.user)
-    except services.EscalationTaken as exc:
-        messages.error(request, str(exc))
-        return redirect("incidents:queue", team=escalation.to_team)
+    except PlaybookError as exc:
+        if request.POST.get("from") == "incident":
+            incident = selectors.incident_for_agent(escalation.incident_id, request.user)
+            return _detail(request, incident, status=409, refused="claim", reason=str(exc))
+        context = {
+            "team": Team(escalation.to_team),
+            "refusal": {"action": refusals.ACTIONS["claim"], "messages": [str(exc)]},
+        }
+        return render(
+            request, "incidents/queue.html", context | _queue_context(escalation.to_team, request.user), status=409
+        )
     messages.success(request, f"You claimed {escalation.incident.reference}.")
     return redirect(escalation.incident)
 

@@ -17,6 +17,16 @@ class Language(models.TextChoices):
     FA = "fa", "فارسی"
 
 
+# The time zone a customer's emails give times in when their record names none: the usual one
+# of the language's home country (a customer abroad gets their own on their record).
+LANGUAGE_TIME_ZONES = {
+    Language.EN: "Europe/London",
+    Language.DE: "Europe/Berlin",
+    Language.PL: "Europe/Warsaw",
+    Language.NB: "Europe/Oslo",
+    Language.FA: "Asia/Tehran",
+}
+
 # Right-to-left scripts: the HTML layout sets dir="rtl" so mail clients lay the text out properly.
 RTL_LANGUAGES = {Language.FA}
 

@@ -212,6 +212,7 @@ def urls_with_ids(world) -> dict[str, str]:
         "incidents:escalation-claim": Escalation.objects.filter(status="open").first(),
         "incidents:escalation-return": Escalation.objects.filter(status="open").first(),
         "incidents:escalation-resolve": Escalation.objects.filter(status="open").first(),
+        "incidents:customer-detail": busy.customer,
         "accounts:agent-end-sessions": world["agent"],
         "accounts:agent-reset-2fa": world["agent"],
     }

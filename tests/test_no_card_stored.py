@@ -59,6 +59,7 @@ EXEMPT = {
     "incidents.CallerVerification.code_hash": "hash of a generated one-time code",
     "incidents.Indicator.network": "derived from the validated IP address by network_of()",
     "incidents.Indicator.scope": "computed from the IP address by ipextract",
+    "incidents.Customer.time_zone": "an IANA time-zone name, validated against the zone database",
     "notifications.CustomerUpdate.template": "an email template key chosen by the code",
     "notifications.CustomerUpdate.message_id": "a Message-ID the desk generates",
     "notifications.CustomerUpdate.idempotency_key": "a key the desk generates",

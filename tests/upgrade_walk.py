@@ -23,7 +23,7 @@ from accounts.access import REAUTH_KEY  # noqa: E402
 from audit.models import AuditEntry  # noqa: E402
 from tests.factories import UserFactory, confirmed_totp_device  # noqa: E402
 
-SEQ_CELL = re.compile(r"<tr>\s*<td>(\d+)</td>")
+SEQ_CELL = re.compile(r'<span class="muted small">#(\d+)</span>')
 
 
 def signed_in_client() -> Client:
@@ -56,7 +56,7 @@ class Walker:
         seqs: set[int] = set()
         before = None
         while True:
-            params = dict(filters, **({"before": before} if before else {}))
+            params = dict(filters, include_views="on", **({"before": before} if before else {}))
             html = self.get(reverse("audit:index"), **params)
             found = [int(seq) for seq in SEQ_CELL.findall(html)]
             seqs.update(found)

@@ -2,6 +2,13 @@
 and each page of a list costs the same at any depth (keyset paging on an index, never OFFSET).
 Split by what is read; every selector is re-exported here (`selectors.incident_list(...)`)."""
 
+from .customers import (
+    CUSTOMER_INCIDENTS_SHOWN,
+    customer_directory,
+    customer_incidents,
+    open_incidents_of,
+    reply_snippets,
+)
 from .detail import (
     RELATED_SHOWN,
     REPORT_STEPS,
@@ -26,12 +33,15 @@ from .search import (
 from .visibility import incident_for_agent, sees_restricted, visibility, visible_incidents
 
 __all__ = [
+    "CUSTOMER_INCIDENTS_SHOWN",
     "QUEUE_TEAMS",
     "RELATED_SHOWN",
     "REPORT_STEPS",
     "TEXT_CANDIDATES",
     "at_risk_escalations",
     "at_risk_incidents",
+    "customer_directory",
+    "customer_incidents",
     "failed_updates",
     "find_customers",
     "handoff_packet",
@@ -43,11 +53,13 @@ __all__ = [
     "incidents_with_ip",
     "ip_query",
     "open_escalations",
+    "open_incidents_of",
     "post_incident_report",
     "prefix_tsquery",
     "queue_counts",
     "queue_sections",
     "related_incidents_by_ip",
+    "reply_snippets",
     "sees_restricted",
     "text_query",
     "visibility",

@@ -4,6 +4,7 @@ emails, the hand-off packet and the post-incident report (fixed query counts).""
 from django.db.models import F, Prefetch, Q, QuerySet, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audit.selectors import entries_for_incident
 from core.masking import mask_email, mask_name, mask_reference
@@ -12,6 +13,7 @@ from notifications.models import CustomerUpdate, UpdateStatus
 from .. import hooks
 from ..models import (
     CallerVerification,
+    ChangeKind,
     CustomerTwoFactor,
     Escalation,
     EscalationStatus,
@@ -19,9 +21,12 @@ from ..models import (
     Indicator,
     Note,
     PasswordAdvice,
+    Severity,
+    Stage,
     Status,
     Team,
     UnauthorizedChange,
+    Verdict,
     VerificationStatus,
 )
 from .visibility import visibility
@@ -59,7 +64,8 @@ def incident_detail(incident: Incident) -> dict:
         "notes": notes,
         "updates": updates,
         "verifications": verifications,
-        "timeline": _timeline(notes, escalations, updates),
+        "timeline": _timeline(incident, notes),
+        "timeline_shown": TIMELINE_SHOWN,
     }
 
 
@@ -94,11 +100,57 @@ def _other_sightings(incident: Incident, ips: list[str]) -> QuerySet[Indicator]:
     return Indicator.objects.filter(ip__in=ips, incident__restricted=False).exclude(incident=incident)
 
 
-def _timeline(notes, escalations, updates) -> list[dict]:
-    events = [{"at": n.created_at, "kind": "note", "item": n} for n in notes]
-    events += [{"at": e.requested_at, "kind": "escalation", "item": e} for e in escalations]
-    events += [{"at": u.created_at, "kind": "email", "item": u} for u in updates]
-    return sorted(events, key=lambda event: event["at"], reverse=True)
+TIMELINE_SHOWN = 40  # the newest actions; the history tab has them all
+# Not actions on the incident: the read-access log, django-auditlog's field digests, and the
+# outbox's delivery reports (the "Customer updates" panel shows each email's status).
+TIMELINE_LEAVES_OUT = ("incident.viewed", "model.changed", "email.sent")
+_EMAILS = {
+    "acknowledgement": _("acknowledgement"),
+    "verification_code": _("one-time code"),
+    "securing_advice": _("securing advice"),
+    "escalated": _("specialists are on it"),
+    "progress": _("progress update"),
+    "message": _("message"),
+    "resolution": _("post-incident report"),
+}
+# The details an entry's data may carry: (key, how the timeline names it, its values in words).
+_DETAILS = (
+    ("kind", _("what"), dict(ChangeKind.choices)),
+    ("ip", _("address"), {}),
+    ("verdict", _("verdict"), dict(Verdict.choices)),
+    ("from_stage", _("from"), dict(Stage.choices)),
+    ("to_stage", _("to"), dict(Stage.choices)),
+    ("to_team", _("to"), dict(Team.choices)),
+    ("severity", _("severity"), dict(Severity.choices)),
+    ("template", _("email"), _EMAILS),
+    ("password_advice", _("password"), dict(PasswordAdvice.choices)),
+    ("customer_two_factor", _("two-factor"), dict(CustomerTwoFactor.choices)),
+    ("field", _("field"), {}),
+    ("outcome", _("outcome"), {}),
+)
+
+
+def _timeline(incident: Incident, notes) -> list[dict]:
+    """Every agent action of the incident, newest first, from the audit trail (one query): who,
+    what, the details that say which, in words; a note's entry carries the note itself."""
+    entries = (
+        entries_for_incident(incident.pk)
+        .exclude(action__in=TIMELINE_LEAVES_OUT)
+        .select_related("actor")
+        .order_by("-seq")[:TIMELINE_SHOWN]
+    )
+    by_note = {str(note.pk): note for note in notes}
+    events = []
+    for entry in entries:
+        data = entry.data or {}
+        details = [
+            (label, words.get(data[key], data[key]))
+            for key, label, words in _DETAILS
+            if data.get(key) not in (None, "")
+        ]
+        note = by_note.get(entry.target_id) if entry.action == "incident.note_added" else None
+        events.append({"at": entry.created_at, "entry": entry, "details": details, "note": note})
+    return events
 
 
 def incident_history(incident: Incident, limit: int = 500) -> list[dict]:
@@ -248,8 +300,10 @@ def post_incident_report(incident: Incident, *, closing_at=None) -> dict:
         steps["resolved"] = closing_at
     kinds = list(dict.fromkeys(incident.changes.order_by("created_at", "pk").values_list("kind", flat=True)))
 
+    zone = incident.customer.zone  # the customer's time zone, not the desk's
+
     def stamp(at) -> str:
-        local = timezone.localtime(at)
+        local = timezone.localtime(at, zone)
         return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
     ordered = sorted(steps.items(), key=lambda item: item[1])

@@ -8,7 +8,7 @@ re-exported here, so callers write `services.open_incident(...)`.
 from ..customers import change_customer
 from .base import EscalationTaken, StaleIncident
 from .communication import add_note, retry_customer_update, send_progress_update
-from .customers import create_customer
+from .customers import create_customer, record_customer_view
 from .escalations import (
     change_severity,
     claim_escalation,
@@ -35,6 +35,7 @@ from .steps import (
     record_securing,
     record_unauthorized_change,
     set_indicator_verdict,
+    set_indicator_verdicts,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "flag_personal_data_breach",
     "open_incident",
     "raise_severity",
+    "record_customer_view",
     "record_findings",
     "record_securing",
     "record_unauthorized_change",
@@ -65,5 +67,6 @@ __all__ = [
     "return_escalation",
     "send_progress_update",
     "set_indicator_verdict",
+    "set_indicator_verdicts",
     "set_restricted",
 ]

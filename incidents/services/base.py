@@ -10,14 +10,14 @@ from audit.models import AuditAction
 from ..models import (
     Incident,
 )
-from ..playbook import PlaybookError
+from ..playbook import PlaybookConflict
 
 
-class StaleIncident(PlaybookError):
+class StaleIncident(PlaybookConflict):
     """The incident changed since the agent loaded the page."""
 
 
-class EscalationTaken(PlaybookError):
+class EscalationTaken(PlaybookConflict):
     """Someone else holds this escalation."""
 
 
@@ -65,4 +65,4 @@ def require_role(actor, *roles: str) -> None:
 
 def ensure_no_active_escalation(incident: Incident) -> None:
     if incident.escalations.active().exists():
-        raise PlaybookError("An escalation is still active: the receiving team resolves or hands it back first.")
+        raise PlaybookConflict("An escalation is still active: the receiving team resolves or hands it back first.")

@@ -13,7 +13,9 @@ from ..playbook import PlaybookError
 
 
 @transaction.atomic
-def create_customer(*, display_name: str, email: str, account_reference: str, language: str, actor) -> Customer:
+def create_customer(
+    *, display_name: str, email: str, account_reference: str, language: str, actor, time_zone: str = ""
+) -> Customer:
     if Customer.objects.filter(account_reference__iexact=account_reference.strip()).exists():
         raise PlaybookError("A customer with that account reference exists already: search for it instead.")
     customer = Customer.objects.create(
@@ -21,6 +23,12 @@ def create_customer(*, display_name: str, email: str, account_reference: str, la
         email=email.strip().lower(),
         account_reference=account_reference.strip(),
         language=language,
+        time_zone=time_zone.strip(),
     )
     audit.record(AuditAction.CUSTOMER_CREATED, actor=actor, target=customer, customer_id=customer.pk)
     return customer
+
+
+def record_customer_view(customer: Customer, *, actor) -> None:
+    """The read-access log: which agent opened which customer's page."""
+    audit.record(AuditAction.CUSTOMER_VIEWED, actor=actor, target=customer, customer_id=customer.pk)

@@ -90,7 +90,8 @@ def escalate(
         requested_by=actor,
         requested_at=now,
     )
-    incident.team, incident.severity = to_team, severity
+    # Ownership: waiting in the receiving team's queue, nobody's until claimed (README, "Who holds it").
+    incident.team, incident.severity, incident.assignee = to_team, severity, None
     clock_fields = sla.apply_due_times(incident, escalation)
     try:
         with transaction.atomic():
@@ -101,7 +102,7 @@ def escalate(
     if incident.escalated_at is None:
         incident.escalated_at = now
         clock_fields.append("escalated_at")
-    save(incident, actor, "team", "severity", "restricted", *clock_fields)
+    save(incident, actor, "team", "severity", "assignee", "restricted", *clock_fields)
     record(
         AuditAction.ESCALATED,
         incident,
@@ -208,9 +209,9 @@ def claim_escalation(escalation: Escalation, *, actor) -> Escalation:
                 f"Already claimed by {escalation.claimed_by} at {timezone.localtime(escalation.claimed_at):%H:%M}."
             )
         raise EscalationTaken(f"This escalation is {escalation.get_status_display().lower()}.")
-    incident.assignee = actor
-    save(incident, actor, "assignee")
-    record(AuditAction.ESCALATION_CLAIMED, incident, actor, target=escalation)
+    incident.team, incident.assignee = escalation.to_team, actor
+    save(incident, actor, "team", "assignee")
+    record(AuditAction.ESCALATION_CLAIMED, incident, actor, target=escalation, team=incident.team, assignee=actor.pk)
     return escalation
 
 
@@ -241,9 +242,16 @@ def return_escalation(escalation: Escalation, *, reason: str, actor) -> Escalati
         missing="Say why the incident goes back.",
         actor=actor,
     )
-    incident.team, incident.assignee = escalation.from_team, escalation.requested_by
+    give_back(incident, escalation)
     save(incident, actor, "team", "assignee")
-    record(AuditAction.ESCALATION_RETURNED, incident, actor, target=escalation)
+    record(
+        AuditAction.ESCALATION_RETURNED,
+        incident,
+        actor,
+        target=escalation,
+        team=incident.team,
+        assignee=incident.assignee_id,
+    )
     return escalation
 
 
@@ -257,6 +265,20 @@ def resolve_escalation(escalation: Escalation, *, outcome: str, actor) -> Escala
         missing="Describe what the team found and did.",
         actor=actor,
     )
-    save(incident, actor)
-    record(AuditAction.ESCALATION_RESOLVED, incident, actor, target=escalation)
+    give_back(incident, escalation)
+    save(incident, actor, "team", "assignee")
+    record(
+        AuditAction.ESCALATION_RESOLVED,
+        incident,
+        actor,
+        target=escalation,
+        team=incident.team,
+        assignee=incident.assignee_id,
+    )
     return escalation
+
+
+def give_back(incident: Incident, escalation: Escalation) -> None:
+    """An escalation ends (resolved or handed back): the incident goes back to the team and the
+    agent that escalated it, who walk the rest of the playbook (README, "Who holds it")."""
+    incident.team, incident.assignee_id = escalation.from_team, escalation.requested_by_id

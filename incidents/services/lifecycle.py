@@ -54,7 +54,8 @@ def close_not_confirmed(incident: Incident, *, reason: str, actor, expected_vers
     ensure_no_active_escalation(incident)
     incident.not_confirmed_reason = reason
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.NOT_CONFIRMED, timezone.now()
-    save(incident, actor, "not_confirmed_reason", "stage", "status", "closed_at")
+    incident.assignee = actor  # whoever closes it holds the closed record
+    save(incident, actor, "not_confirmed_reason", "stage", "status", "closed_at", "assignee")
     record(AuditAction.INCIDENT_CLOSED, incident, actor, outcome="not_confirmed")
     return incident
 
@@ -114,7 +115,18 @@ def resolve_incident(
     playbook.ensure_can_move(incident, Stage.CLOSED)
     ensure_no_active_escalation(incident)
     incident.stage, incident.status, incident.closed_at = Stage.CLOSED, Status.RESOLVED, timezone.now()
-    save(incident, actor, "resolution_summary", "measures_taken", "advice_given", "stage", "status", "closed_at")
+    incident.assignee = actor  # whoever closes it holds the closed record
+    save(
+        incident,
+        actor,
+        "resolution_summary",
+        "measures_taken",
+        "advice_given",
+        "stage",
+        "status",
+        "closed_at",
+        "assignee",
+    )
     record(AuditAction.INCIDENT_CLOSED, incident, actor, outcome="resolved")
     notify_customer(
         incident,

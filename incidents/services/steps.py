@@ -10,8 +10,10 @@ from core.redaction import redacted
 from .. import hooks, ipextract, playbook
 from ..emails import notify_customer
 from ..models import (
+    CustomerTwoFactor,
     Incident,
     Indicator,
+    PasswordAdvice,
     UnauthorizedChange,
     Verdict,
     network_of,
@@ -67,7 +69,13 @@ def record_securing(
         customer_two_factor=incident.customer_two_factor,
     )
     notify_customer(
-        incident, template="securing_advice", actor=actor, key=f"{incident.pk}:securing_advice:{playbook_run(incident)}"
+        incident,
+        template="securing_advice",
+        actor=actor,
+        key=f"{incident.pk}:securing_advice:{playbook_run(incident)}",
+        # The email asks only for what is still to do, and says what is done already.
+        password_done=incident.password_advice == PasswordAdvice.DONE,
+        two_factor_on=incident.customer_two_factor in (CustomerTwoFactor.ALREADY_ON, CustomerTwoFactor.ENABLED_NOW),
     )
     return incident
 
@@ -134,3 +142,24 @@ def set_indicator_verdict(indicator: Indicator, *, verdict: str, actor) -> Indic
     for subscriber, state in prepared:
         subscriber.after(incident, state, actor=actor)
     return indicator
+
+
+@transaction.atomic
+def set_indicator_verdicts(incident: Incident, *, verdicts: dict[int, str], actor) -> list[Indicator]:
+    """Judge many addresses of one incident at once (the step-3 table is one form).
+
+    Each changed verdict goes through `set_indicator_verdict` (its audit entry, campaign
+    detection), all in one transaction: a refusal saves none of them. Blank and unchanged
+    verdicts are skipped; returns the indicators whose verdict changed.
+    """
+    playbook.ensure_open(lock(incident))
+    indicators = {i.pk: i for i in Indicator.objects.filter(incident=incident, pk__in=list(verdicts))}
+    if len(indicators) != len(verdicts):
+        raise PlaybookError("An address of that list is no longer on this incident: reload the page.")
+    changed = []
+    for pk, verdict in sorted(verdicts.items()):
+        if verdict and verdict != indicators[pk].verdict:
+            changed.append(set_indicator_verdict(indicators[pk], verdict=verdict, actor=actor))
+    if not changed:
+        raise PlaybookError("Nothing changed: choose a verdict for at least one address.")
+    return changed

@@ -26,7 +26,7 @@ def auditor(verified_client):
 
 
 def seed(n, **kwargs):
-    return [record(AuditAction.INCIDENT_VIEWED, **kwargs) for _ in range(n)]
+    return [record(AuditAction.NOTE_ADDED, **kwargs) for _ in range(n)]
 
 
 def body(response):
@@ -73,8 +73,8 @@ def test_date_range_is_inclusive_of_whole_days(auditor):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"incident": "seven"}, "Enter a whole number."),
-        ({"customer": "-3"}, "greater than or equal to 1"),
+        ({"incident": "seven"}, "Enter an incident reference such as INC-000004."),
+        ({"customer": "-3"}, "No customer has that account reference or email of record."),
         ({"date_from": "2026-13-45"}, "Enter a valid date."),
         ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "end date is before the start date"),
         ({"action": "drop table"}, "Select a valid choice."),
@@ -103,7 +103,7 @@ def test_keyset_pages_walk_back_by_seq_without_gaps_or_repeats(auditor):
         before = page.older_before
     assert seen == list(range(AuditEntry.objects.count(), 0, -1))  # 120 + the auditor's sign-in
     response = client.get("/audit/", {"before": 71})
-    assert ">70</td>" in response.content.decode() and ">71</td>" not in response.content.decode()
+    assert ">#70</span>" in response.content.decode() and ">#71</span>" not in response.content.decode()
     assert "before=21" in response.content.decode()
 
 
@@ -116,7 +116,7 @@ def test_the_viewer_needs_the_same_number_of_queries_for_5_or_50_entries(auditor
     seed(45)
     with django_assert_num_queries(len(five)):
         response = client.get("/audit/")
-    assert response.content.decode().count("<tr>\n      <td>") == 50
+    assert response.content.decode().count('<td data-label="When">') == 50
 
 
 def test_csv_export_streams_the_filtered_set_and_is_itself_audited(auditor):
@@ -152,7 +152,7 @@ def test_jsonl_export_carries_the_hashes_for_independent_checking(auditor):
     items = [json.loads(line) for line in lines]
     # The auditor's account (its chained auditlog entries) and sign-in, then the three.
     assert [item["seq"] for item in items] == list(range(1, len(items) + 1))
-    assert [item["action"] for item in items[-3:]] == ["incident.viewed"] * 3
+    assert [item["action"] for item in items[-3:]] == ["incident.note_added"] * 3
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(items))
     assert AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED, data__format="jsonl").count() == 1
 
@@ -160,9 +160,9 @@ def test_jsonl_export_carries_the_hashes_for_independent_checking(auditor):
 def test_entries_for_incident_returns_its_history_oldest_first():
     seed(2, incident_id=3)
     seed(1, incident_id=4)
-    record(AuditAction.NOTE_ADDED, incident_id=3)
+    record(AuditAction.INCIDENT_VIEWED, incident_id=3)
     history = list(selectors.entries_for_incident(3))
-    assert [e.action for e in history] == ["incident.viewed", "incident.viewed", "incident.note_added"]
+    assert [e.action for e in history] == ["incident.note_added", "incident.note_added", "incident.viewed"]
     assert history == sorted(history, key=lambda e: e.seq)
 
 
@@ -172,3 +172,38 @@ def test_export_without_a_fresh_confirmation_asks_for_password_and_code(verified
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/confirm/?next=")
     assert not AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
+
+
+def test_people_filter_by_reference_and_customer_and_views_stay_hidden_unless_asked(auditor):
+    from tests.factories import CustomerFactory
+
+    _, client = auditor
+    kari = CustomerFactory(account_reference="ACC-4242", email="kari@example.org")
+    record(AuditAction.INCIDENT_VIEWED, incident_id=4, customer_id=kari.pk, marker="looked-at")
+    record(AuditAction.NOTE_ADDED, incident_id=4, customer_id=kari.pk, marker="the-story")
+    record(AuditAction.NOTE_ADDED, incident_id=5, customer_id=kari.pk + 1, marker="someone-else")
+    for params in ({"incident": "INC-000004"}, {"incident": "inc-4"}, {"customer": "ACC-4242"},
+                   {"customer": "KARI@example.org"}):  # fmt: skip
+        page = client.get("/audit/", params).content.decode()
+        assert "the-story" in page and "someone-else" not in page, params
+        assert "looked-at" not in page, params
+    page = client.get("/audit/").content.decode()
+    assert "the-story" in page and "looked-at" not in page
+    page = client.get("/audit/", {"incident": "INC-000004", "include_views": "on"}).content.decode()
+    assert "looked-at" in page
+    assert 'href="/incidents/4/">INC-000004</a>' in page  # each row links to its incident
+
+
+def test_filtering_by_customer_costs_the_same_queries_for_5_or_50_entries(auditor, django_assert_num_queries):
+    from tests.factories import CustomerFactory
+
+    _, client = auditor
+    kari = CustomerFactory(account_reference="ACC-4242")
+    seed(5, customer_id=kari.pk, incident_id=4)
+    client.get("/audit/", {"customer": "ACC-4242"})
+    with CaptureQueriesContext(connection) as five:
+        client.get("/audit/", {"customer": "ACC-4242", "incident": "INC-000004"})
+    seed(45, customer_id=kari.pk, incident_id=4)
+    with django_assert_num_queries(len(five)):
+        response = client.get("/audit/", {"customer": "ACC-4242", "incident": "INC-000004"})
+    assert response.content.decode().count('<td data-label="When">') == 50

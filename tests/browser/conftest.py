@@ -46,4 +46,5 @@ def screenshot(request):
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    take.folder = ARTIFACTS
     return take

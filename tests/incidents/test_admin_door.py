@@ -274,6 +274,7 @@ def test_every_admin_either_saves_through_a_service_or_is_read_only(boss):
         "incidents.Customer",
         "campaigns.AllowedNetwork",
         "incidents.SlaPolicy",
+        "incidents.ReplySnippet",
         "breaches.NotificationRule",
     }
 
@@ -342,3 +343,17 @@ def test_deactivating_an_agent_ends_their_sessions():
     services.change_agent(agent, actor=UserFactory(roles=["supervisor"]), is_active=False)
     assert AgentSession.objects.get(sid="s1").ended_at is not None
     assert _latest("agent.changed").data["changes"] == {"is_active": [True, False]}
+
+
+def test_a_reply_snippet_added_in_the_admin_is_a_chained_entry(as_boss, boss):
+    from incidents.models import ReplySnippet
+
+    response = as_boss.post(
+        reverse("admin:incidents_replysnippet_add"),
+        {"title": "Rückruf", "language": "de", "purpose": "message", "body": "Guten Tag {name}", "active": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    snippet = ReplySnippet.objects.get(title="Rückruf")
+    entry = _latest("settings.created")
+    assert entry.actor == boss and entry.target_type == "incidents.replysnippet" and entry.target_id == str(snippet.pk)
+    assert verify_chain().ok

@@ -45,7 +45,7 @@ def test_unknown_customer_is_a_clear_form_error_and_nothing_is_created(as_agent)
 
 def test_gate_refusal_is_shown_on_the_page_and_the_stage_stays(as_agent, incident):
     response = as_agent.post(reverse("incidents:incident-advance", args=[incident.pk]), {"version": incident.version})
-    assert response.status_code == 400
+    assert response.status_code == 409  # the gate: the incident's state refuses the move
     assert "Before moving on: record at least one change the customer did not authorize" in response.content.decode()
     assert Incident.objects.get(pk=incident.pk).stage == "confirm"
 
@@ -58,7 +58,7 @@ def test_stale_form_is_refused_with_who_changed_it_and_keeps_the_typed_text(as_a
         {"version": stale, "kind": "contact", "description": "Email changed to attacker"},
     )
     page = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 409  # stale: conflict
     assert "changed meanwhile by Sasha Security" in page
     assert "Email changed to attacker" in page  # nothing typed is lost
     assert not incident.changes.exists()
@@ -76,7 +76,8 @@ def test_cross_incident_ip_hits_are_shown_on_the_incident(as_agent, incident, ti
     services.add_indicators_from_log(other, log_text="login from 185.220.101.7", actor=tier1)
     services.add_indicators_from_log(incident, log_text="GET / from 185.220.101.7", actor=tier1)
     page = as_agent.get(incident.get_absolute_url()).content.decode()
-    assert "this IP also appears in" in page and other.reference in page
+    row = page.split('<code class="ip">185.220.101.7</code>')[1].split("</tr>")[0]
+    assert "also seen" in row and f'href="/incidents/{other.pk}/">{other.reference}</a>' in row
     hits = as_agent.get(reverse("incidents:ip-search"), {"ip": "185.220.101.0/24"}).content.decode()
     assert incident.reference in hits and other.reference in hits
 

@@ -49,9 +49,7 @@ def test_random_posts_never_break_a_page_or_change_saved_data_when_refused(
     escalation = incident.escalations.first() or services.escalate(
         incident, to_team="tier2", reason="r", severity=2, actor=requester
     )
-    if url_name == "indicator-verdict":
-        url = _reverse(url_name, [incident.pk, incident.indicators.first().pk])
-    elif url_name == "update-retry":
+    if url_name == "update-retry":
         url = _reverse(url_name, [incident.pk, incident.customer_updates.first().pk])
     elif url_name == "obligation-met":
         breach = getattr(incident, "data_breach", None) or breaches.mark_data_breach(

@@ -74,9 +74,9 @@ def test_verdict_on_a_closed_incident_is_a_message_not_a_server_error(client, ve
     )
     verified_client(tier1)
     response = client.post(
-        reverse("incidents:indicator-verdict", args=[incident.pk, indicator.pk]), {"verdict": "legitimate"}, follow=True
+        reverse("incidents:incident-verdicts", args=[incident.pk]), {f"verdict-{indicator.pk}": "legitimate"}
     )
-    assert response.status_code == 200 and "is closed" in response.content.decode()
+    assert response.status_code == 409 and "is closed" in response.content.decode()
 
 
 def test_a_shared_email_asks_for_the_account_reference(client, verified_client, tier1):

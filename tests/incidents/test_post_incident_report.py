@@ -43,7 +43,8 @@ def fresh(incident):
 
 
 def worked_to_step_6(language, tier1, security_agent):
-    customer = CustomerFactory(display_name="Ola Nordmann", language=language)
+    # Times are in the customer's time zone: UTC on this record (test_customer_language.py: other zones).
+    customer = CustomerFactory(display_name="Ola Nordmann", language=language, time_zone="UTC")
     with at(0):
         incident = services.open_incident(
             customer=customer, channel="phone", summary="Payee added", severity=2, actor=tier1
@@ -134,7 +135,7 @@ def test_a_send_refused_by_the_playbook_keeps_the_text_on_the_preview(client, ve
         },
     )
     page = response.content.decode()
-    assert response.status_code == 400 and "was changed meanwhile" in page and "Typed by the agent" in page
+    assert response.status_code == 409 and "was changed meanwhile" in page and "Typed by the agent" in page
     assert fresh(incident).is_open
 
 

@@ -20,6 +20,9 @@ CONTEXT = {
     "advice_given": "Keep two-factor authentication on.",
     "code": "493817",
     "minutes": 10,
+    # The securing advice says only what still applies (both still to do here; done: a test below).
+    "password_done": False,
+    "two_factor_on": False,
     # The notice to the old address when the address of record changes (never the new one in full).
     "new_email_masked": "o***@example.net",
     "changed_at": "2026-11-21 09:14 UTC",
@@ -127,3 +130,16 @@ def test_the_stored_language_is_the_one_the_email_was_written_in():
     with transaction.atomic():
         english = notify_customer(incident, template="acknowledgement", key="fallback")
     assert english.language == "en" and english.subject.startswith(f"[{incident.reference}] We are looking into")
+
+
+@pytest.mark.parametrize("language", Language.values)
+def test_the_securing_advice_says_only_what_still_applies(language, strict_templates):
+    todo = render_update("securing_advice", language, CONTEXT)[1]
+    done = render_update("securing_advice", language, {**CONTEXT, "password_done": True, "two_factor_on": True})[1]
+    half = render_update("securing_advice", language, {**CONTEXT, "password_done": True})[1]
+    assert todo.count("\n- ") == 2 and done.count("\n- ") == 2 and half.count("\n- ") == 2
+    assert todo != done != half
+    if language == Language.EN:
+        assert "Change your password" in todo and "Change your password" not in done
+        assert "You changed your password." in done and "Turn on two-factor" in half
+        assert "Turn on two-factor" not in done
