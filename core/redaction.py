@@ -130,10 +130,23 @@ _BEFORE_DOTTED_QUAD = re.compile(rb"(?:(?<![0-9~])\.|[^0-9.~])" + _QUAD_AHEAD)
 # comma, a semicolon...), white space around it. Looked for in a view of the character classes where every digit is 'd', white space
 # and invisible characters 'f', and every line starts after a '\n': the back reference makes the widths equal.
 # Possessive: each part is delimited by what follows it, so nothing is ever given back (fewer steps per line).
-_COLUMN_BULLET = rb"f*+(?:(?:-|d{1,9}+[.-])f++)?"
+# Either no line has a numbered bullet or every line has one: otherwise the end of a number wrapped onto the
+# next line, followed by a comma and the start of another wrapped number ("0000009, 35280000"), would read as a
+# numbered bullet and make two wrapped cards one under the other look like a column.
+_COLUMN_BULLET = rb"f*+(?:-f++)?"
+_COLUMN_NUMBERED = rb"f*+d{1,9}+[.-]f++"
 _COLUMN_END = rb"f*+-?+f*+(?=\n|\Z)"
 _COLUMN = re.compile(
     rb"\n" + _COLUMN_BULLET + rb"(d++)" + _COLUMN_END + rb"(?:\n" + _COLUMN_BULLET + rb"\1" + _COLUMN_END + rb"){2,}+"
+    rb"|\n"
+    + _COLUMN_NUMBERED
+    + rb"(d++)"
+    + _COLUMN_END
+    + rb"(?:\n"
+    + _COLUMN_NUMBERED
+    + rb"\2"
+    + _COLUMN_END
+    + rb"){2,}+"
 )
 _COLUMN_VIEW = bytes.maketrans(b"0123456789 \x00\r", b"ddddddddddff\n")
 _BREAKS_AS_SEPARATORS = bytes.maketrans(b"\n\r", b"--")

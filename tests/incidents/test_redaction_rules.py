@@ -196,3 +196,20 @@ def test_the_character_classes():
     classes = redaction._build_table()  # built once at import; built again here to be checked
     assert len(classes) == sys.maxunicode + 1
     assert [(char, classes[ord(char)]) for char, _ in CLASSES] == list(CLASSES)
+
+
+def test_two_wrapped_cards_one_under_the_other_are_not_read_as_a_numbered_column():
+    # The end of the first card, a comma and the start of the second share a line: "0000009," is no
+    # numbered bullet when the lines above and below have none.
+    text = "34000000\n0000009, 35280000\n00000007 "
+    assert redact(text) == (
+        "[card number removed, ending 0009], [card number removed, ending 0007] ",
+        2,
+    )
+
+
+def test_a_numbered_column_needs_a_number_on_every_line():
+    ids = "1. 12345678\n2. 12345678\n3. 12345678"
+    assert redact(ids) == (ids, 0)  # a numbered list of ids: nothing to remove
+    cards = "1. 4111111111111111\n2. 4111111111111111\n3. 4111111111111111"
+    assert redact(cards)[1] == 3
