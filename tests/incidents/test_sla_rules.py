@@ -168,3 +168,43 @@ def test_the_clock_of_a_row_and_the_clocks_of_the_page():
     unclocked = incident(status=Status.OPEN)
     assert sla.incident_clock(unclocked, now) == ("Resolve", ClockState("none", "—", None))
     assert sla.incident_clocks(unclocked, None, now) == []
+
+
+def test_the_first_update_is_written_once_and_only_to_its_incident(customer, tier1):
+    from incidents import services
+
+    first = services.open_incident(customer=customer, channel="phone", summary="x", severity=2, actor=tier1)
+    second = services.open_incident(customer=customer, channel="phone", summary="y", severity=2, actor=tier1)
+    Incident.objects.update(first_update_at=None)
+    Incident.objects.filter(pk=second.pk).update(first_update_at=T0)
+    first.first_update_at = second.first_update_at = None  # as loaded before the update
+    sla.record_first_update(first, "progress", T0 + MINUTE)
+    sla.record_first_update(second, "progress", T0 + 2 * MINUTE)
+    assert dict(Incident.objects.values_list("pk", "first_update_at")) == {first.pk: T0 + MINUTE, second.pk: T0}
+
+
+def test_every_clock_of_the_page_turns_amber_and_red_at_its_own_times():
+    row = incident(
+        status=Status.OPEN,
+        first_update_due_at=T0 + 30 * MINUTE,
+        first_update_warn_at=T0 + 20 * MINUTE,
+        resolve_due_at=T0 + 60 * MINUTE,
+        resolve_warn_at=T0 + 25 * MINUTE,
+    )
+    escalation = Escalation(
+        to_team="tier2", claim_due_at=T0 + 40 * MINUTE, claim_warn_at=T0 + 21 * MINUTE, claimed_at=None
+    )
+    now = T0 + 26 * MINUTE
+    assert sla.incident_clocks(row, escalation, now) == [
+        ("First customer update", ClockState("warn", "4 min left", T0 + 30 * MINUTE)),
+        ("Resolve", ClockState("warn", "34 min left", T0 + 60 * MINUTE)),
+        ("Claim by Tier 2", ClockState("warn", "14 min left", T0 + 40 * MINUTE)),
+    ]
+    assert sla.incident_clock(row, now) == ("First update", ClockState("warn", "4 min left", T0 + 30 * MINUTE))
+    row.first_update_at = T0 + 5 * MINUTE
+    assert sla.incident_clock(row, now) == ("Resolve", ClockState("warn", "34 min left", T0 + 60 * MINUTE))
+    escalation.claimed_at = T0 + 41 * MINUTE
+    assert sla.incident_clocks(row, escalation, now)[2] == (
+        "Claim by Tier 2",
+        ClockState("met_late", "met 1 min late", T0 + 40 * MINUTE),
+    )
