@@ -13,7 +13,7 @@ from tests.factories import CustomerFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser, screenshot):
+def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser, screenshot, reply_snippets):
     base = live_server.url
     tier1 = UserFactory(roles=["agent"], full_name="Alex Agent")
     security = UserFactory(roles=["security"], full_name="Sasha Security")
