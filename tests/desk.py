@@ -107,3 +107,16 @@ def walk_to(incident, stage, actor):
         steps[incident.stage](incident)
         incident = services.advance(fresh(incident), actor=actor, expected_version=fresh(incident).version)
     return incident
+
+
+@pytest.fixture
+def reply_snippets(db):
+    """The reply snippets migration incidents.0010 ships (a transactional test's flush empties the
+    table, so a test that reads them makes sure they are there)."""
+    import importlib
+
+    from incidents.models import ReplySnippet
+
+    shipped = importlib.import_module("incidents.migrations.0010_reply_snippets_and_customer_time_zone").SNIPPETS
+    for language, purpose, title, body in shipped:
+        ReplySnippet.objects.get_or_create(language=language, purpose=purpose, title=title, defaults={"body": body})

@@ -304,7 +304,7 @@ def test_the_viewer_still_shows_the_history_from_before_the_move(moved, verified
     page = client.get("/audit/", {"action": AuditAction.MODEL_CHANGED}).content.decode()
     for row in moved:
         entry = AuditEntry.objects.get(target_type="auditlog.logentry", target_id=str(row.pk))
-        assert f">#{entry.seq}</span>" in page  # the row of the entry, by its number
+        assert f">#{entry.seq}</span>" in page
         assert f"&quot;model&quot;: &quot;{OLD}&quot;" in page
 
 

@@ -13,7 +13,7 @@ from tests.factories import CustomerFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser, screenshot):
+def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser, screenshot, reply_snippets):
     base = live_server.url
     tier1 = UserFactory(roles=["agent"], full_name="Alex Agent")
     security = UserFactory(roles=["security"], full_name="Sasha Security")
@@ -30,6 +30,8 @@ def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser
     # A stale tab: someone else saved the findings meanwhile.
     walked = walk_to(incident, "investigate", tier1)
     page.goto(f"{base}/incidents/{walked.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("document.getElementById('presence-ping').remove()")  # its pings stop (see below)
     services.record_findings(fresh(walked), findings="Other tab", actor=tier1, expected_version=fresh(walked).version)
     page.get_by_role("textbox", name="Findings").fill("Logins from a Tor exit node at 02:10")
     page.get_by_role("button", name="Save findings").click()
@@ -40,14 +42,19 @@ def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser
     screenshot(page, "01-refusal")
 
     # Ownership: escalated, claimed by security, resolved: back with the agent who escalated.
+    # (The test writes beside the server: away from the incident page, whose presence pings write
+    # too, as the in-memory SQLite of the suite takes one writer at a time.)
+    page.goto("about:blank")
     escalation = services.escalate(fresh(walked), to_team="security", reason="Tor", severity=3, actor=tier1)
     page.goto(f"{base}/incidents/{walked.pk}/")
     assert "waiting in the Security team queue to be claimed" in page.locator("#held-by").inner_text()
+    page.goto("about:blank")
     services.claim_escalation(escalation, actor=security)
-    page.reload()
+    page.goto(f"{base}/incidents/{walked.pk}/")
     assert "Sasha Security" in page.locator("#held-by").inner_text()
+    page.goto("about:blank")
     services.resolve_escalation(escalation, outcome="Payee removed", actor=security)
-    page.reload()
+    page.goto(f"{base}/incidents/{walked.pk}/")
     assert "Alex Agent (you)" in page.locator("#held-by").inner_text()
     # The timeline tells the story, newest first.
     timeline = page.locator("#timeline").inner_text()
@@ -68,6 +75,7 @@ def test_refusals_ownership_customers_snippets_and_timeline(live_server, browser
     screenshot(page, "02-already-open")
 
     # A snippet in German, with the customer's name and the reference, inserted by choosing it.
+    page.goto("about:blank")
     communicating = walk_to(fresh(walked), "communicate", tier1)
     page.goto(f"{base}/incidents/{communicating.pk}/")
     page.get_by_label("Insert a reply snippet (Deutsch)").first.select_option(label="Untersuchung läuft")

@@ -12,7 +12,7 @@ from notifications.models import CustomerUpdate
 from tests.desk import fresh, verify_caller, walk_to
 from tests.factories import CustomerFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reply_snippets")]
 
 
 @pytest.fixture
