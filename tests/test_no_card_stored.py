@@ -44,6 +44,7 @@ from incidents.models import (
     Incident,
     Indicator,
     Note,
+    ReplySnippet,
     UnauthorizedChange,
 )
 from notifications.models import CustomerUpdate
@@ -198,6 +199,8 @@ def build(model, text: str):
         row = CustomerEmailChange(
             customer=_customer(), old_email=f"old{n}@example.org", new_email=f"new{n}@example.org", changed_by=_user()
         )
+    elif model is ReplySnippet:
+        row = ReplySnippet(language="de", purpose="message")
     else:
         raise AssertionError(f"no builder for {model._meta.label}: add one so its free text is tested")
     for field in free_text_fields(model):
